@@ -1,0 +1,32 @@
+# 4x conv Mask R-CNN R50-FPN (caffe-style, frozen BN) with the PointRend
+# paper's 1x schedule (appendix A): 16 images per batch (2 x 8 GPUs), SGD
+# momentum 0.9, weight decay 1e-4, 60k / 20k / 10k iterations at 0.02 / 0.002
+# / 0.0002, linear warm-up over 1000 iterations (factor 0.001, as detectron2),
+# train shorter edge 640-800 step 32, test 800, horizontal flip. The PointRend
+# configs inherit it, so baseline and PointRend differ only in the mask head.
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-1x_coco.py'
+
+max_iters = 90000
+train_dataloader = dict(
+    batch_size=2, sampler=dict(type='InfiniteSampler', shuffle=True))
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+         end=1000),
+    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
+         milestones=[60000, 80000], gamma=0.1)
+]
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
+# `tools/train.py --auto-scale-lr` rescales lr for other total batch sizes
+auto_scale_lr = dict(enable=False, base_batch_size=16)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=10000,
+        max_keep_ckpts=3))
+log_processor = dict(by_epoch=False)

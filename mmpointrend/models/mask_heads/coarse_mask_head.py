@@ -1,0 +1,117 @@
+"""Lightweight coarse mask head of PointRend (paper section 4).
+
+Shape shorthand: ``R`` boxes, ``C`` input channels, ``K`` classes, ``S`` the
+input grid side (14), ``M = S / 2`` the output mask side (7).
+"""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmpointrend.registry import DET_MODELS
+
+
+@DET_MODELS.register_module()
+class PointRendCoarseMaskHead(BaseModule):
+    """``S x S`` box features -> ``K x M x M`` coarse mask logits.
+
+    A stride-2 ``2 x 2`` convolution with ReLU (``S -> M``), then fully
+    connected layers with ReLU, then a linear layer to ``K * M * M`` logits,
+    like Mask R-CNN's box head. The loss is the average binary cross-entropy
+    of the ground-truth class channel, the same as the 4x conv head.
+
+    Args:
+        num_classes (int): ``K``.
+        in_channels (int): ``C``. Defaults to 256.
+        roi_feat_size (int): ``S``, must be even. Defaults to 14.
+        conv_out_channels (int): Channels of the stride-2 conv. Defaults to
+            256.
+        num_fcs (int): Hidden fully connected layers. Defaults to 2.
+        fc_out_channels (int): Width of the hidden layers. Defaults to 1024.
+        loss_mask (dict): Loss config, called as ``loss(logits, targets)`` on
+            ``(R, M, M)`` logits of the ground-truth class. Defaults to
+            sigmoid cross-entropy.
+        init_cfg (dict, optional): Initialisation config. Defaults to None
+            (MSRA fill for hidden layers, N(0, 0.001) for the predictor, as
+            detectron2).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int = 256,
+                 roi_feat_size: int = 14,
+                 conv_out_channels: int = 256,
+                 num_fcs: int = 2,
+                 fc_out_channels: int = 1024,
+                 loss_mask: dict = dict(
+                     type='CrossEntropyLoss', use_sigmoid=True,
+                     loss_weight=1.0),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if roi_feat_size % 2:
+            raise ValueError(
+                f'roi_feat_size must be even, got {roi_feat_size}')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.roi_feat_size = roi_feat_size
+        self.output_size = roi_feat_size // 2
+        self.reduce = nn.Conv2d(in_channels, conv_out_channels, 2, stride=2)
+        dims = [conv_out_channels * self.output_size**2
+                ] + [fc_out_channels] * num_fcs
+        self.fcs = nn.ModuleList(
+            nn.Linear(d_in, d_out) for d_in, d_out in zip(dims, dims[1:]))
+        self.predictor = nn.Linear(dims[-1],
+                                   num_classes * self.output_size**2)
+        self.loss_mask = DET_MODELS.build(loss_mask)
+
+    def init_weights(self) -> None:
+        """MSRA fill for hidden layers, small normal for the predictor."""
+        super().init_weights()
+        if self.init_cfg is not None:
+            return
+        for layer in [self.reduce, *self.fcs]:
+            nn.init.kaiming_normal_(layer.weight, mode='fan_out',
+                                    nonlinearity='relu')
+            nn.init.zeros_(layer.bias)
+        nn.init.normal_(self.predictor.weight, std=0.001)
+        nn.init.zeros_(self.predictor.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Coarse logits.
+
+        Args:
+            x (Tensor): ``(R, C, S, S)`` box features.
+
+        Returns:
+            Tensor: ``(R, K, M, M)`` logits.
+        """
+        if x.shape[1:] != (self.in_channels, self.roi_feat_size,
+                           self.roi_feat_size):
+            raise ValueError(
+                'PointRendCoarseMaskHead expects features of shape (R, '
+                f'{self.in_channels}, {self.roi_feat_size}, '
+                f'{self.roi_feat_size}), got {tuple(x.shape)}')
+        x = F.relu(self.reduce(x)).flatten(1)
+        for fc in self.fcs:
+            x = F.relu(fc(x))
+        return self.predictor(x).reshape(-1, self.num_classes,
+                                         self.output_size, self.output_size)
+
+    def loss(self, logits: Tensor, targets: Tensor, labels: Tensor) -> Tensor:
+        """Average BCE of the ground-truth class channel.
+
+        Args:
+            logits (Tensor): ``(R, K, M, M)``.
+            targets (Tensor): ``(R, M, M)`` in ``[0, 1]``.
+            labels (Tensor): ``(R,)`` ground-truth classes.
+
+        Returns:
+            Tensor: scalar loss; zero (with a graph) when ``R == 0``.
+        """
+        if logits.shape[0] == 0:
+            return logits.sum() * 0
+        class_logits = logits[torch.arange(len(labels)), labels]
+        return self.loss_mask(class_logits, targets.to(class_logits.dtype))

@@ -1,0 +1,3 @@
+from .grid_point_extractor import PointRendGridExtractor
+
+__all__ = ['PointRendGridExtractor']

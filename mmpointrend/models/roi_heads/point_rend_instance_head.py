@@ -1,0 +1,388 @@
+# Modified from https://github.com/facebookresearch/detectron2/tree/main/projects/PointRend  # noqa
+"""PointRend RoI head for MMDetection (paper sections 3 and 4).
+
+Shape shorthand: ``B`` images, ``R`` boxes of the whole batch, ``K`` classes,
+``P`` points per box, ``C`` fine-grained channels, ``M`` coarse mask side.
+"""
+import difflib
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmdet.models.roi_heads import StandardRoIHead
+from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
+from mmdet.models.task_modules.samplers import SamplingResult
+from mmdet.structures.bbox import bbox2roi
+from mmdet.structures.mask import BitmapMasks, PolygonMasks, mask_target
+from mmdet.utils import ConfigType, InstanceList
+from mmengine.config import ConfigDict
+from torch import Tensor
+
+from mmpointrend.registry import DET_MODELS
+from ..utils import (binary_uncertainty, bitmap_point_labels,
+                     box_points_to_image_points, point_sample, polygon_edges,
+                     polygon_point_labels, regular_grid_points,
+                     sample_training_points, subdivide)
+
+# Keys the PointRend RoI head reads from ``train_cfg.rcnn`` / ``test_cfg.rcnn``
+# beside mmdet's own; anything else is reported as a likely typo.
+_TRAIN_KEYS = {
+    'assigner', 'sampler', 'pos_weight', 'debug', 'mask_size',
+    'soft_mask_target', 'num_points', 'oversample_ratio',
+    'importance_sample_ratio', 'point_sampling'
+}
+_TEST_KEYS = {
+    'score_thr', 'nms', 'max_per_img', 'mask_thr_binary',
+    'subdivision_steps', 'subdivision_num_points', 'scale_factor',
+    'max_points_per_chunk'
+}
+_TRAIN_DEFAULTS = dict(
+    num_points=14 * 14,
+    oversample_ratio=3,
+    importance_sample_ratio=0.75,
+    point_sampling='importance')
+_TEST_DEFAULTS = dict(
+    subdivision_steps=5,
+    subdivision_num_points=28 * 28,
+    scale_factor=2,
+    mask_thr_binary=0.5,
+    max_points_per_chunk=1 << 17)
+
+
+def _check_keys(cfg: Optional[dict], known: set, where: str) -> None:
+    """Raise on unknown keys, suggesting the closest known one."""
+    if cfg is None:
+        return
+    for key in cfg:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f' Did you mean {close[0]!r}?' if close else ''
+            raise KeyError(f'Unknown key {key!r} in {where}.{hint} Known '
+                           f'keys: {sorted(known)}')
+
+
+def _with_defaults(cfg: Optional[dict], defaults: dict) -> Optional[dict]:
+    if cfg is None:
+        return None
+    merged = ConfigDict(defaults)
+    merged.update(cfg)
+    return merged
+
+
+@DET_MODELS.register_module()
+class PointRendInstanceRoIHead(StandardRoIHead):
+    """Mask R-CNN RoI head with a PointRend mask branch.
+
+    Box branch: MMDetection's :class:`StandardRoIHead`, unchanged. Mask
+    branch: ``mask_roi_extractor`` (a :class:`PointRendGridExtractor`) reads a
+    14x14 grid of P2 per box, ``mask_head`` (a
+    :class:`PointRendCoarseMaskHead`) predicts 7x7 coarse logits, and
+    ``point_head`` (a :class:`PointRendPointHead`) predicts points from P2
+    features and the coarse logits at those points.
+
+    Training (``train_cfg.rcnn``): ``num_points`` points per positive box
+    chosen by importance sampling (``oversample_ratio`` k,
+    ``importance_sample_ratio`` beta, uncertainty ``-|GT-class logit|``), or a
+    regular grid with ``point_sampling='grid'``; their labels are read from
+    the ground-truth polygons or bitmaps at the points.
+
+    Inference (``test_cfg.rcnn``): adaptive subdivision of the predicted
+    class's coarse logits, ``subdivision_steps`` times by ``scale_factor``,
+    each predicting at most ``subdivision_num_points`` points; only the
+    predicted class's channel is ever refined, all boxes of the batch at once
+    (in chunks of at most ``max_points_per_chunk`` points); each mask is pasted
+    only around its box.
+
+    Args:
+        point_head (dict): Config of the point head.
+        loss_point (dict): Loss on ``(R, P)`` point logits and ``{0, 1}``
+            labels. Defaults to mean sigmoid cross-entropy.
+        **kwargs: :class:`StandardRoIHead` arguments; ``mask_roi_extractor``,
+            ``mask_head``, ``bbox_head``, ``train_cfg`` and ``test_cfg`` are
+            required.
+    """
+
+    def __init__(self,
+                 point_head: ConfigType,
+                 loss_point: ConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=True,
+                     loss_weight=1.0),
+                 **kwargs) -> None:
+        _check_keys(kwargs.get('train_cfg'), _TRAIN_KEYS, 'train_cfg.rcnn')
+        _check_keys(kwargs.get('test_cfg'), _TEST_KEYS, 'test_cfg.rcnn')
+        kwargs['train_cfg'] = _with_defaults(
+            kwargs.get('train_cfg'), _TRAIN_DEFAULTS)
+        kwargs['test_cfg'] = _with_defaults(
+            kwargs.get('test_cfg'), _TEST_DEFAULTS)
+        super().__init__(**kwargs)
+        if not (self.with_bbox and self.with_mask):
+            raise ValueError('PointRendInstanceRoIHead needs bbox_head, '
+                             'mask_roi_extractor and mask_head')
+        self.point_head = DET_MODELS.build(point_head)
+        self.loss_point = DET_MODELS.build(loss_point)
+        self._check_consistency()
+
+    def _check_consistency(self) -> None:
+        """Sizes that must agree across heads, checked once at build time."""
+        sizes = {
+            'roi_head.bbox_head.num_classes': self.bbox_head.num_classes,
+            'roi_head.mask_head.num_classes': self.mask_head.num_classes,
+            'roi_head.point_head.num_classes': self.point_head.num_classes,
+        }
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f'num_classes must agree across heads: {sizes}')
+        extractor = self.mask_roi_extractor
+        if not hasattr(extractor, 'sample_points'):
+            raise TypeError(
+                'roi_head.mask_roi_extractor must sample points (use '
+                f'PointRendGridExtractor), got {type(extractor).__name__}')
+        fine_channels = extractor.out_channels * len(extractor.featmap_indices)
+        for name in ('mask_head', 'point_head'):
+            head = getattr(self, name)
+            if head.in_channels != fine_channels:
+                raise ValueError(
+                    f'roi_head.{name}.in_channels={head.in_channels} but the '
+                    f'extractor gives {fine_channels} channels')
+        if extractor.out_size != self.mask_head.roi_feat_size:
+            raise ValueError(
+                'roi_head.mask_roi_extractor.out_size='
+                f'{extractor.out_size} must equal roi_head.mask_head.'
+                f'roi_feat_size={self.mask_head.roi_feat_size}')
+        if self.train_cfg is not None:
+            mask_size = self.train_cfg.get('mask_size')
+            if mask_size != self.mask_head.output_size:
+                raise ValueError(
+                    f'train_cfg.rcnn.mask_size={mask_size} must equal the '
+                    f'coarse mask size {self.mask_head.output_size} '
+                    '(mask_head.roi_feat_size / 2)')
+            if self.train_cfg.point_sampling not in ('importance', 'grid'):
+                raise ValueError(
+                    "train_cfg.rcnn.point_sampling must be 'importance' or "
+                    f"'grid', got {self.train_cfg.point_sampling!r}")
+
+    # ------------------------------------------------------------------
+    # shared pieces
+    # ------------------------------------------------------------------
+    def _coarse_logits(self, x: Tuple[Tensor], rois: Tensor) -> Tensor:
+        """``(R, 5)`` rois -> ``(R, K, M, M)`` coarse logits."""
+        return self.mask_head(self.mask_roi_extractor(x, rois))
+
+    def _point_logits(self, x: Tuple[Tensor], rois: Tensor, coarse: Tensor,
+                      labels: Tensor, rel_points: Tensor) -> Tensor:
+        """Point-head logits of each box's ``labels`` class.
+
+        Args:
+            x (tuple[Tensor]): Neck outputs.
+            rois (Tensor): ``(R, 5)``.
+            coarse (Tensor): ``(R, K, M, M)`` coarse logits.
+            labels (Tensor): ``(R,)`` class of each box.
+            rel_points (Tensor): ``(R, P, 2)`` box-relative points.
+
+        Returns:
+            Tensor: ``(R, 1, P)``.
+        """
+        fine = self.mask_roi_extractor.sample_points(x, rois, rel_points)
+        return self.point_head(fine, point_sample(coarse, rel_points), labels)
+
+    # ------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------
+    def mask_loss(self, x: Tuple[Tensor],
+                  sampling_results: List[SamplingResult], bbox_feats: Tensor,
+                  batch_gt_instances: InstanceList) -> dict:
+        """Coarse mask loss and point loss on the positive boxes.
+
+        Args:
+            x (tuple[Tensor]): Neck outputs.
+            sampling_results (list[SamplingResult]): Per image.
+            bbox_feats (Tensor): Unused (mmdet's signature).
+            batch_gt_instances (list[InstanceData]): Per image, with
+                ``masks`` as :class:`BitmapMasks` or :class:`PolygonMasks`.
+
+        Returns:
+            dict: ``mask_preds`` (coarse logits), ``mask_targets`` and
+            ``loss_mask`` (a dict with ``loss_mask`` and ``loss_point``).
+        """
+        pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
+        labels = torch.cat([res.pos_gt_labels for res in sampling_results])
+        coarse = self._coarse_logits(x, pos_rois)
+        mask_targets = mask_target(
+            [res.pos_priors for res in sampling_results],
+            [res.pos_assigned_gt_inds for res in sampling_results],
+            [gt.masks for gt in batch_gt_instances], self.train_cfg)
+        loss_mask = self.mask_head.loss(coarse, mask_targets, labels)
+
+        rel_points = self._training_points(coarse, labels)
+        point_logits = self._point_logits(x, pos_rois, coarse, labels,
+                                          rel_points)[:, 0]
+        if pos_rois.shape[0] == 0:
+            loss_point = point_logits.sum() * 0
+        else:
+            point_labels = self._point_targets(pos_rois, rel_points,
+                                               sampling_results,
+                                               batch_gt_instances)
+            loss_point = self.loss_point(point_logits, point_labels)
+        return dict(
+            mask_preds=coarse,
+            mask_targets=mask_targets,
+            loss_mask=dict(loss_mask=loss_mask, loss_point=loss_point))
+
+    def _training_points(self, coarse: Tensor, labels: Tensor) -> Tensor:
+        """``(R, P, 2)`` training points of each positive box."""
+        cfg = self.train_cfg
+        num_rois = coarse.shape[0]
+        if cfg.point_sampling == 'grid':
+            side = int(round(cfg.num_points**0.5))
+            return regular_grid_points(num_rois, side, device=coarse.device)
+        gt_logits = coarse[torch.arange(num_rois), labels][:, None].detach()
+        return sample_training_points(gt_logits, binary_uncertainty,
+                                      cfg.num_points, cfg.oversample_ratio,
+                                      cfg.importance_sample_ratio)
+
+    @staticmethod
+    def _point_targets(pos_rois: Tensor, rel_points: Tensor,
+                       sampling_results: List[SamplingResult],
+                       batch_gt_instances: InstanceList) -> Tensor:
+        """Ground-truth mask values at the points, ``(R, P)``.
+
+        Read per image from its polygons or bitmaps at the points only (no
+        full-image mask tensors). The loop is over images because the masks
+        are per-image Python objects; the work inside is batched.
+        """
+        img_points = box_points_to_image_points(rel_points, pos_rois[:, 1:])
+        counts = [len(res.pos_assigned_gt_inds) for res in sampling_results]
+        labels = []
+        for res, gt, pts in zip(sampling_results, batch_gt_instances,
+                                img_points.split(counts)):
+            masks = gt.masks
+            if isinstance(masks, BitmapMasks):
+                labels.append(
+                    bitmap_point_labels(masks.masks, res.pos_assigned_gt_inds,
+                                        pts))
+            elif isinstance(masks, PolygonMasks):
+                edges, owner = polygon_edges(masks.masks, device=pts.device)
+                labels.append(
+                    polygon_point_labels(edges, owner,
+                                         res.pos_assigned_gt_inds, pts))
+            else:
+                raise TypeError(
+                    'gt_instances.masks must be BitmapMasks or PolygonMasks, '
+                    f'got {type(masks).__name__}; load masks with '
+                    "dict(type='LoadAnnotations', with_mask=True)")
+        return torch.cat(labels)
+
+    # ------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------
+    def refine_masks(self, x: Tuple[Tensor], rois: Tensor,
+                     labels: Tensor) -> Tensor:
+        """Subdivision inference for the predicted class of every box.
+
+        Args:
+            x (tuple[Tensor]): Neck outputs.
+            rois (Tensor): ``(R, 5)`` boxes of the whole batch.
+            labels (Tensor): ``(R,)`` predicted classes.
+
+        Returns:
+            Tensor: ``(R, 1, M * s^T, M * s^T)`` logits of the predicted
+            class (224x224 with the paper's settings).
+        """
+        cfg = self.test_cfg
+        chunk = max(1, cfg.max_points_per_chunk // cfg.subdivision_num_points)
+        refined = []
+        for start in range(0, rois.shape[0], chunk):
+            rois_c = rois[start:start + chunk]
+            labels_c = labels[start:start + chunk]
+            coarse = self._coarse_logits(x, rois_c)
+
+            def predict(points: Tensor, _indices: Tensor,
+                        rois_c=rois_c, coarse=coarse, labels_c=labels_c):
+                return self._point_logits(x, rois_c, coarse, labels_c, points)
+
+            class_logits = coarse[torch.arange(len(labels_c)), labels_c]
+            refined.append(
+                subdivide(class_logits[:, None], predict, binary_uncertainty,
+                          cfg.subdivision_steps, cfg.subdivision_num_points,
+                          cfg.scale_factor))
+        return torch.cat(refined)
+
+    def predict_mask(self,
+                     x: Tuple[Tensor],
+                     batch_img_metas: List[dict],
+                     results_list: InstanceList,
+                     rescale: bool = False) -> InstanceList:
+        """Refine and paste the masks of the detected boxes.
+
+        Args:
+            x (tuple[Tensor]): Neck outputs.
+            batch_img_metas (list[dict]): Per image, with ``ori_shape`` and
+                ``scale_factor``.
+            results_list (list[InstanceData]): Per image, ``bboxes`` (at the
+                test-image scale), ``labels`` and ``scores``.
+            rescale (bool): Return boxes and masks at the original image
+                scale; otherwise at the test-image scale. Defaults to False.
+
+        Returns:
+            list[InstanceData]: The same instances with ``masks`` ``(n, H, W)``
+            (bool) and, with ``rescale``, boxes in original pixels.
+        """
+        rois = bbox2roi([res.bboxes for res in results_list])
+        labels = torch.cat([res.labels for res in results_list])
+        probs = None
+        if rois.shape[0] > 0:
+            probs = self.refine_masks(x, rois, labels).sigmoid()
+            probs = probs.split([len(res) for res in results_list])
+        for i, (res, meta) in enumerate(zip(results_list, batch_img_metas)):
+            scale = res.bboxes.new_tensor(meta['scale_factor']).repeat(2)
+            if rescale:
+                res.bboxes = res.bboxes / scale
+                img_h, img_w = meta['ori_shape'][:2]
+            else:
+                img_h = int(np.round(meta['ori_shape'][0] *
+                                     meta['scale_factor'][1]))
+                img_w = int(np.round(meta['ori_shape'][1] *
+                                     meta['scale_factor'][0]))
+            res.masks = paste_masks(
+                probs[i][:, 0] if probs is not None else None, res.bboxes,
+                img_h, img_w, self.test_cfg.mask_thr_binary)
+        return results_list
+
+
+def paste_masks(probs: Optional[Tensor], boxes: Tensor, img_h: int,
+                img_w: int, threshold: float) -> Tensor:
+    """Paste box-relative probability maps into the image, one box at a time.
+
+    Each mask is resampled only over the pixels around its own box
+    (MMDetection's ``_do_paste_mask`` with ``skip_empty``), so the cost is the
+    sum of the box areas and the memory one ``(H, W)`` bool per box.
+
+    Args:
+        probs (Tensor, optional): ``(n, S, S)`` probabilities; None if n = 0.
+        boxes (Tensor): ``(n, 4)`` boxes in the output image's pixels.
+        img_h (int): Output height.
+        img_w (int): Output width.
+        threshold (float): Binarisation threshold; a negative one returns
+            ``uint8`` maps of ``255 * prob`` instead (mmdet's convention).
+
+    Returns:
+        Tensor: ``(n, img_h, img_w)`` bool (or uint8) masks.
+    """
+    dtype = torch.bool if threshold >= 0 else torch.uint8
+    masks = torch.zeros((len(boxes), img_h, img_w), dtype=dtype,
+                        device=boxes.device)
+    if probs is None or len(boxes) == 0:
+        return masks
+    x0, y0, x1, y1 = boxes.unbind(1)
+    # Boxes without area or without any overlap with the image paste nothing.
+    valid = (x1 > x0) & (y1 > y0) & (x1 > 0) & (y1 > 0) & (x0 < img_w) & \
+        (y0 < img_h) & torch.isfinite(boxes).all(1)
+    for i in torch.nonzero(valid)[:, 0].tolist():
+        pasted, (rows, cols) = _do_paste_mask(
+            probs[i][None, None], boxes[i][None], img_h, img_w,
+            skip_empty=True)
+        if threshold >= 0:
+            pasted = pasted[0] >= threshold
+        else:
+            pasted = (pasted[0] * 255).to(torch.uint8)
+        masks[i, rows, cols] = pasted
+    return masks

@@ -1,0 +1,348 @@
+# Modified from https://github.com/facebookresearch/detectron2/tree/main/projects/PointRend  # noqa
+"""Pure-tensor point utilities shared by the instance and semantic heads.
+
+Shape shorthand used throughout this module:
+
+- ``R``: number of regions (boxes for instance segmentation, images for
+  semantic segmentation). Every per-region tensor has ``R`` first.
+- ``B``: number of images in the batch (feature maps have ``B`` first).
+- ``C``: channels of a feature map; ``K``: number of classes.
+- ``P``: number of points per region.
+- ``H, W``: height and width of a map.
+
+Coordinates:
+
+- *relative* points are ``(x, y)`` in ``[0, 1] x [0, 1]`` of a region (a box
+  or a whole image), where ``0`` and ``1`` are the region's outer edges (pixel
+  *edges*, not centres, i.e. ``align_corners=False`` semantics).
+- *image* points are ``(x, y)`` in continuous input-image pixels: pixel
+  ``(i, j)`` covers ``[j, j + 1) x [i, i + 1)``, its centre is at
+  ``(j + 0.5, i + 0.5)``.
+
+Nothing here knows about registries or mm data structures; the heads glue
+these functions to MMDetection / MMSegmentation.
+"""
+from typing import Callable, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+#: ``uncertainty_fn(logits) -> scores``: ``(R, K, P) -> (R, P)`` or
+#: ``(R, K, H, W) -> (R, H, W)``; higher score means more uncertain.
+UncertaintyFn = Callable[[Tensor], Tensor]
+#: ``point_predictor(points, point_indices) -> logits``: given relative
+#: ``points`` ``(R, P, 2)`` and their flat grid indices ``(R, P)``, predict
+#: ``(R, K, P)`` logits at those points.
+PointPredictor = Callable[[Tensor, Tensor], Tensor]
+
+
+def binary_uncertainty(logits: Tensor) -> Tensor:
+    """Uncertainty of single-channel (binary) logits: ``-|logit|``.
+
+    The most uncertain points are those where the foreground probability is
+    closest to 0.5 (instance segmentation, paper section 4).
+
+    Args:
+        logits (Tensor): ``(R, 1, ...)`` logits of one class.
+
+    Returns:
+        Tensor: ``(R, ...)`` uncertainty, highest where the logit is 0.
+    """
+    if logits.shape[1] != 1:
+        raise ValueError('binary_uncertainty expects logits of one class '
+                         f'(R, 1, ...), got shape {tuple(logits.shape)}')
+    return -logits[:, 0].abs()
+
+
+def margin_uncertainty(logits: Tensor) -> Tensor:
+    """Uncertainty of multi-class logits: ``top2 - top1`` of the scores.
+
+    The paper (section 5) ranks points by the difference between the most and
+    the second most confident class probabilities; the negated margin makes
+    higher mean more uncertain. Softmax is monotonic, so the margin is taken
+    on probabilities as in the paper.
+
+    Args:
+        logits (Tensor): ``(R, K, ...)`` class logits, ``K >= 2``.
+
+    Returns:
+        Tensor: ``(R, ...)`` uncertainty in ``[-1, 0]``.
+    """
+    if logits.shape[1] < 2:
+        raise ValueError('margin_uncertainty needs at least two classes, '
+                         f'got shape {tuple(logits.shape)}')
+    top2 = logits.softmax(dim=1).topk(2, dim=1).values
+    return top2[:, 1] - top2[:, 0]
+
+
+def regular_grid_points(num_regions: int,
+                        height: int,
+                        width: Optional[int] = None,
+                        device: Optional[torch.device] = None) -> Tensor:
+    """Relative coordinates of the cell centres of an ``H x W`` grid.
+
+    Args:
+        num_regions (int): ``R``, the grid is repeated for every region.
+        height (int): ``H``, grid rows.
+        width (int, optional): ``W``, grid columns. Defaults to ``height``.
+        device (torch.device, optional): Device of the result.
+
+    Returns:
+        Tensor: ``(R, H * W, 2)`` points ``(x, y)`` in ``(0, 1)``, row-major,
+        so that point ``i`` is the cell of flat index ``i`` of the grid.
+    """
+    width = height if width is None else width
+    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) / height
+    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) / width
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
+    points = torch.stack([grid_x, grid_y], dim=-1).reshape(1, -1, 2)
+    return points.expand(num_regions, -1, -1)
+
+
+def grid_indices_to_points(indices: Tensor, height: int, width: int) -> Tensor:
+    """Relative centre coordinates of flat indices into an ``H x W`` grid.
+
+    Args:
+        indices (Tensor): ``(R, P)`` flat row-major indices.
+        height (int): ``H``.
+        width (int): ``W``.
+
+    Returns:
+        Tensor: ``(R, P, 2)`` relative points ``(x, y)``.
+    """
+    xs = ((indices % width).float() + 0.5) / width
+    ys = (torch.div(indices, width, rounding_mode='floor').float() + 0.5) / height
+    return torch.stack([xs, ys], dim=-1)
+
+
+def box_points_to_image_points(rel_points: Tensor, boxes: Tensor) -> Tensor:
+    """Map box-relative points to image points.
+
+    Args:
+        rel_points (Tensor): ``(R, P, 2)`` points in ``[0, 1]`` of each box.
+        boxes (Tensor): ``(R, 4)`` boxes ``(x1, y1, x2, y2)`` in image pixels.
+
+    Returns:
+        Tensor: ``(R, P, 2)`` points in image pixels.
+    """
+    origin = boxes[:, None, :2]
+    size = (boxes[:, 2:] - boxes[:, :2])[:, None, :]
+    return origin + rel_points * size
+
+
+def point_sample(inputs: Tensor,
+                 points: Tensor,
+                 align_corners: bool = False) -> Tensor:
+    """Bilinearly sample ``inputs`` at relative ``points``.
+
+    A thin wrapper of :func:`torch.nn.functional.grid_sample` taking ``[0, 1]``
+    coordinates instead of ``[-1, 1]`` and points as a list instead of a grid.
+    Out-of-map samples read zero (``padding_mode='zeros'``).
+
+    Args:
+        inputs (Tensor): ``(R, C, H, W)`` maps, one per region.
+        points (Tensor): ``(R, P, 2)`` relative points ``(x, y)``.
+        align_corners (bool): As in ``grid_sample``. Defaults to False.
+
+    Returns:
+        Tensor: ``(R, C, P)`` sampled values.
+    """
+    grid = (2.0 * points - 1.0).unsqueeze(2).to(inputs.dtype)
+    out = F.grid_sample(inputs, grid, mode='bilinear',
+                        align_corners=align_corners)
+    return out.squeeze(3)
+
+
+def sample_image_features(feats: Tensor,
+                          batch_inds: Tensor,
+                          img_points: Tensor,
+                          stride: float) -> Tensor:
+    """Sample a batched feature map at image points of many regions at once.
+
+    Regions of all images are sampled in a single ``grid_sample`` call: the
+    regions of each image are laid out side by side in one padded grid row
+    per image, so there is no Python loop over images.
+
+    Args:
+        feats (Tensor): ``(B, C, H, W)`` feature map of stride ``stride``.
+        batch_inds (Tensor): ``(R,)`` image index of each region.
+        img_points (Tensor): ``(R, P, 2)`` points in input-image pixels.
+        stride (float): Feature stride in input pixels: feature cell ``(i, j)``
+            covers pixels ``[j * s, (j + 1) * s) x [i * s, (i + 1) * s)``.
+
+    Returns:
+        Tensor: ``(R, C, P)`` features at the points.
+    """
+    num_imgs, channels, height, width = feats.shape
+    num_regions, num_points = img_points.shape[:2]
+    if num_regions == 0:
+        return feats.new_zeros((0, channels, num_points))
+    scale = img_points.new_tensor([width * stride, height * stride])
+    grid = 2.0 * img_points / scale - 1.0
+    batch_inds = batch_inds.long()
+    if num_imgs == 1:
+        grid = grid.reshape(1, num_regions * num_points, 1, 2)
+        out = F.grid_sample(feats, grid.to(feats.dtype), align_corners=False)
+        return out.reshape(channels, num_regions,
+                           num_points).permute(1, 0, 2)
+    # Slot of each region inside its image's row: its rank among the
+    # regions of the same image (regions need not be sorted by image).
+    counts = torch.bincount(batch_inds, minlength=num_imgs)
+    order = torch.argsort(batch_inds, stable=True)
+    starts = torch.cumsum(counts, 0) - counts
+    slot = torch.empty_like(batch_inds)
+    slot[order] = torch.arange(num_regions, device=batch_inds.device) - \
+        starts[batch_inds[order]]
+    max_regions = int(counts.max())
+    padded = grid.new_zeros((num_imgs, max_regions, num_points, 2))
+    padded[batch_inds, slot] = grid
+    padded = padded.reshape(num_imgs, max_regions * num_points, 1, 2)
+    out = F.grid_sample(feats, padded.to(feats.dtype), align_corners=False)
+    out = out.reshape(num_imgs, channels, max_regions, num_points)
+    return out[batch_inds, :, slot]
+
+
+def sample_training_points(logits: Tensor,
+                           uncertainty_fn: UncertaintyFn,
+                           num_points: int,
+                           oversample_ratio: float,
+                           importance_sample_ratio: float) -> Tensor:
+    """Choose training points, biased toward uncertain regions (paper 3.1).
+
+    Over-generate ``k * N`` uniform random candidates, keep the ``beta * N``
+    most uncertain of them, and fill the remaining ``(1 - beta) * N`` points
+    with fresh uniform random points for coverage. ``k = 1, beta = 0`` is
+    uniform sampling.
+
+    Args:
+        logits (Tensor): ``(R, K, H, W)`` coarse logits; the uncertainty of a
+            candidate is computed on the logits interpolated at it.
+        uncertainty_fn (Callable): ``(R, K, P) -> (R, P)`` uncertainty.
+        num_points (int): ``N``, points per region.
+        oversample_ratio (float): ``k >= 1``.
+        importance_sample_ratio (float): ``beta`` in ``[0, 1]``.
+
+    Returns:
+        Tensor: ``(R, N, 2)`` relative points, the ``beta * N`` importance
+        points first.
+    """
+    if oversample_ratio < 1:
+        raise ValueError(f'oversample_ratio must be >= 1, got {oversample_ratio}')
+    if not 0 <= importance_sample_ratio <= 1:
+        raise ValueError('importance_sample_ratio must be in [0, 1], got '
+                         f'{importance_sample_ratio}')
+    num_regions = logits.shape[0]
+    device = logits.device
+    num_sampled = int(num_points * oversample_ratio)
+    num_uncertain = int(importance_sample_ratio * num_points)
+    num_random = num_points - num_uncertain
+    point_sets = []
+    if num_uncertain > 0:
+        candidates = torch.rand(num_regions, num_sampled, 2, device=device)
+        uncertainty = uncertainty_fn(point_sample(logits.float(), candidates))
+        top = uncertainty.topk(num_uncertain, dim=1).indices
+        point_sets.append(
+            torch.gather(candidates, 1, top[..., None].expand(-1, -1, 2)))
+    if num_random > 0:
+        point_sets.append(
+            torch.rand(num_regions, num_random, 2, device=device))
+    return torch.cat(point_sets, dim=1)
+
+
+def top_uncertain_grid_points(uncertainty_map: Tensor, num_points: int):
+    """The ``N`` most uncertain cells of a grid.
+
+    Args:
+        uncertainty_map (Tensor): ``(R, H, W)`` uncertainty, higher is more
+            uncertain.
+        num_points (int): ``N``; clipped to ``H * W``.
+
+    Returns:
+        tuple[Tensor, Tensor]: flat indices ``(R, N')`` and their relative
+        cell-centre points ``(R, N', 2)``, ``N' = min(N, H * W)``.
+    """
+    num_regions, height, width = uncertainty_map.shape
+    num_points = min(height * width, num_points)
+    indices = uncertainty_map.reshape(num_regions, -1).topk(
+        num_points, dim=1).indices
+    return indices, grid_indices_to_points(indices, height, width)
+
+
+def subdivision_step(logits: Tensor,
+                     point_predictor: PointPredictor,
+                     uncertainty_fn: UncertaintyFn,
+                     num_points: int,
+                     scale_factor: int = 2,
+                     output_size: Optional[Sequence[int]] = None,
+                     predict: bool = True) -> Tensor:
+    """One adaptive subdivision step (paper Fig. 4).
+
+    Upsample the logits bilinearly, pick the ``N`` most uncertain cells of the
+    finer grid, predict them with ``point_predictor`` and write them back.
+
+    Args:
+        logits (Tensor): ``(R, K, H, W)`` current prediction.
+        point_predictor (Callable): see :data:`PointPredictor`; must return
+            ``(R, K, P)`` logits.
+        uncertainty_fn (Callable): ``(R, K, H, W) -> (R, H, W)``.
+        num_points (int): ``N``, points refined per region.
+        scale_factor (int): Upsampling factor. Defaults to 2.
+        output_size (Sequence[int], optional): ``(H', W')`` to upsample to
+            instead of ``scale_factor`` (the last semantic step lands exactly
+            on the input resolution). Defaults to None.
+        predict (bool): If False, only upsample. Defaults to True.
+
+    Returns:
+        Tensor: ``(R, K, H', W')`` refined logits.
+    """
+    if output_size is not None:
+        logits = F.interpolate(logits, size=tuple(output_size),
+                               mode='bilinear', align_corners=False)
+    else:
+        logits = F.interpolate(logits, scale_factor=scale_factor,
+                               mode='bilinear', align_corners=False)
+    if not predict:
+        return logits
+    num_regions, channels, height, width = logits.shape
+    indices, points = top_uncertain_grid_points(uncertainty_fn(logits),
+                                                num_points)
+    point_logits = point_predictor(points, indices).to(logits.dtype)
+    logits = logits.reshape(num_regions, channels, height * width)
+    logits = logits.scatter(
+        2, indices[:, None, :].expand(-1, channels, -1), point_logits)
+    return logits.reshape(num_regions, channels, height, width)
+
+
+def subdivide(logits: Tensor,
+              point_predictor: PointPredictor,
+              uncertainty_fn: UncertaintyFn,
+              num_steps: int,
+              num_points: int,
+              scale_factor: int = 2) -> Tensor:
+    """Adaptive subdivision inference: ``num_steps`` x :func:`subdivision_step`.
+
+    A step whose finer grid has no more cells than ``N`` is only upsampled
+    when it is not the last one: the next step selects every cell of the grid
+    after it anyway, so its predictions would all be overwritten (the same
+    shortcut as detectron2 and MMDetection).
+
+    Args:
+        logits (Tensor): ``(R, K, H, W)`` coarse logits.
+        point_predictor (Callable): see :data:`PointPredictor`.
+        uncertainty_fn (Callable): ``(R, K, H, W) -> (R, H, W)``.
+        num_steps (int): Subdivision steps.
+        num_points (int): ``N``, points per step.
+        scale_factor (int): Upsampling factor per step. Defaults to 2.
+
+    Returns:
+        Tensor: ``(R, K, H * s^T, W * s^T)`` logits.
+    """
+    for step in range(num_steps):
+        height = logits.shape[-2] * scale_factor
+        width = logits.shape[-1] * scale_factor
+        skip = (num_points >= scale_factor**2 * height * width
+                and step < num_steps - 1)
+        logits = subdivision_step(logits, point_predictor, uncertainty_fn,
+                                  num_points, scale_factor, predict=not skip)
+    return logits
