@@ -91,5 +91,5 @@ class PointRendGridExtractor(BaseModule):
         grid = regular_grid_points(rois.shape[0], self.out_size,
                                    device=rois.device)
         point_feats = self.sample_points(feats, rois, grid)
-        return point_feats.reshape(rois.shape[0], -1, self.out_size,
-                                   self.out_size)
+        return point_feats.reshape(rois.shape[0], point_feats.shape[1],
+                                   self.out_size, self.out_size)

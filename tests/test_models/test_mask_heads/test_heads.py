@@ -1,0 +1,72 @@
+import pytest
+import torch
+
+from mmpointrend.models import (PointRendCoarseMaskHead, PointRendGridExtractor,
+                                PointRendPointHead)
+
+
+def test_coarse_head_shapes_gradient_and_loss():
+    head = PointRendCoarseMaskHead(num_classes=3, in_channels=8,
+                                   conv_out_channels=8, fc_out_channels=32)
+    head.init_weights()
+    x = torch.randn(4, 8, 14, 14, requires_grad=True)
+    logits = head(x)
+    assert logits.shape == (4, 3, 7, 7)
+    labels = torch.tensor([0, 2, 1, 2])
+    targets = (torch.rand(4, 7, 7) > 0.5).float()
+    loss = head.loss(logits, targets, labels)
+    loss.backward()
+    assert loss.item() > 0 and x.grad.abs().sum() > 0
+    # only the GT-class channel is supervised
+    assert head.predictor.weight.grad.reshape(3, 49, -1)[[0, 1, 2]].abs().sum(
+        (1, 2)).gt(0).all()
+    empty = head(torch.zeros(0, 8, 14, 14))
+    assert empty.shape == (0, 3, 7, 7)
+    assert head.loss(empty, torch.zeros(0, 7, 7), torch.zeros(
+        0, dtype=torch.long)).item() == 0
+    with pytest.raises(ValueError, match='expects features'):
+        head(torch.zeros(1, 8, 12, 12))
+    with pytest.raises(ValueError, match='even'):
+        PointRendCoarseMaskHead(num_classes=3, roi_feat_size=13)
+
+
+@pytest.mark.parametrize('each_layer', [True, False])
+def test_point_head_selected_rows_equal_full_output(each_layer):
+    head = PointRendPointHead(num_classes=5, in_channels=6, fc_channels=12,
+                              coarse_pred_each_layer=each_layer)
+    head.init_weights()
+    torch.nn.init.normal_(head.fc_logits.weight)
+    fine = torch.randn(4, 6, 9)
+    coarse = torch.randn(4, 5, 9)
+    full = head(fine, coarse)
+    assert full.shape == (4, 5, 9)
+    labels = torch.tensor([4, 0, 2, 2])
+    picked = head(fine, coarse, labels)
+    assert picked.shape == (4, 1, 9)
+    assert torch.allclose(picked[:, 0], full[torch.arange(4), labels],
+                          atol=1e-5)
+    picked.sum().backward()
+    assert all(p.grad is not None for p in head.parameters())
+    with pytest.raises(ValueError, match='coarse channels'):
+        head(fine, coarse[:, :3])
+
+
+def test_point_head_layers_see_coarse_features():
+    head = PointRendPointHead(num_classes=2, in_channels=3, fc_channels=4,
+                              num_fcs=3)
+    assert [fc.in_channels for fc in head.fcs] == [5, 6, 6]
+    assert head.fc_logits.in_channels == 6
+
+
+def test_grid_extractor_regular_grid_and_points():
+    ext = PointRendGridExtractor(featmap_strides=[4], out_size=4,
+                                 out_channels=2)
+    feats = (torch.arange(2 * 2 * 8 * 8, dtype=torch.float).reshape(
+        2, 2, 8, 8), )
+    # a box covering feature cells [2, 6) x [1, 5) of image 1
+    rois = torch.tensor([[1, 8.0, 4.0, 24.0, 20.0]])
+    out = ext(feats, rois)
+    assert out.shape == (1, 2, 4, 4)
+    assert torch.allclose(out[0], feats[0][1, :, 1:5, 2:6])
+    with pytest.raises(ValueError, match='one entry per'):
+        PointRendGridExtractor(featmap_strides=[4, 8], featmap_indices=[0])

@@ -1,0 +1,182 @@
+import copy
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmengine.structures import InstanceData
+
+from helpers import det_sample, feats, random_boxes, small_roi_head_cfg
+
+
+def _build(**overrides):
+    cfg = small_roi_head_cfg()
+    cfg.update(overrides)
+    head = MODELS.build(cfg)
+    head.init_weights()
+    return head
+
+
+def test_loss_shapes_and_gradients_polygons_and_bitmaps():
+    head = _build()
+    x = tuple(f.requires_grad_() for f in feats(batch=2))
+    samples = [det_sample(seed=0), det_sample(seed=1, polygons=False)]
+    losses = head.loss(x, [s.proposals for s in samples], samples)
+    assert {'loss_mask', 'loss_point', 'loss_cls', 'loss_bbox'} <= set(losses)
+    total = losses['loss_mask'] + losses['loss_point']
+    total.backward()
+    assert losses['loss_point'].item() > 0
+    assert head.point_head.fcs[0].weight.grad.abs().sum() > 0
+    assert head.mask_head.reduce.weight.grad.abs().sum() > 0
+    assert x[0].grad.abs().sum() > 0
+
+
+def test_loss_with_images_without_gt():
+    head = _build()
+    x = feats(batch=2)
+    empty = det_sample(seed=3, num_gt=0)
+    mixed = [det_sample(seed=2), empty]
+    losses = head.loss(x, [s.proposals for s in mixed], mixed)
+    assert torch.isfinite(losses['loss_point']) and losses['loss_point'] > 0
+    only_empty = [det_sample(seed=4, num_gt=0), det_sample(seed=5, num_gt=0)]
+    for s in only_empty:  # proposals that match nothing
+        proposals = InstanceData()
+        proposals.bboxes = random_boxes(6, 256, seed=9)
+        proposals.scores = torch.rand(6)
+        s.proposals = proposals
+    losses = head.loss(x, [s.proposals for s in only_empty], only_empty)
+    assert losses['loss_point'].item() == 0 and losses['loss_mask'].item() == 0
+    (losses['loss_point'] + losses['loss_mask']).backward()
+
+
+def test_point_labels_follow_polygons():
+    """Points of a box equal to its GT polygon's box get the polygon's labels."""
+    head = _build(train_cfg=dict(
+        small_roi_head_cfg().train_cfg, num_points=16 * 16,
+        point_sampling='grid'))
+    sample = det_sample(seed=0, num_gt=1)
+    # the GT polygon is the diamond inscribed in its box: about half inside
+    from mmdet.models.task_modules.samplers import SamplingResult
+    from mmdet.structures.bbox import bbox2roi
+    res = SamplingResult(
+        pos_inds=torch.tensor([0]), neg_inds=torch.zeros(0).long(),
+        priors=sample.gt_instances.bboxes, gt_bboxes=sample.gt_instances.bboxes,
+        assign_result=_assign_one(), gt_flags=torch.ones(1))
+    pts = head._training_points(torch.zeros(1, 5, 7, 7), torch.tensor([0]))
+    labels = head._point_targets(bbox2roi([res.pos_priors]), pts, [res],
+                                 [sample.gt_instances])
+    grid = labels.reshape(16, 16)
+    assert abs(grid.mean().item() - 0.5) < 0.08
+    assert grid[8, 8] == 1 and grid[0, 0] == 0 and grid[15, 15] == 0
+
+
+def _assign_one():
+    from mmdet.models.task_modules.assigners import AssignResult
+    return AssignResult(1, torch.tensor([1]), torch.ones(1),
+                        labels=torch.tensor([0]))
+
+
+def _results(n_per_img, img_size=256):
+    out = []
+    for i, n in enumerate(n_per_img):
+        r = InstanceData()
+        r.bboxes = random_boxes(n, img_size, seed=i)
+        r.labels = torch.arange(n) % 5
+        r.scores = torch.rand(n)
+        out.append(r)
+    return out
+
+
+def _metas(n, img_size=256, scale=1.0):
+    ori = int(round(img_size / scale))
+    return [dict(img_shape=(img_size, img_size), ori_shape=(ori, ori),
+                 scale_factor=(scale, scale)) for _ in range(n)]
+
+
+def test_predict_mask_mixed_empty_batch_and_rescale():
+    head = _build().eval()
+    x = feats(batch=3)
+    with torch.no_grad():
+        res = head.predict_mask(x, _metas(3, scale=2.0), _results([4, 0, 2]),
+                                rescale=True)
+    assert [tuple(r.masks.shape) for r in res] == [(4, 128, 128),
+                                                   (0, 128, 128),
+                                                   (2, 128, 128)]
+    assert res[0].masks.dtype == torch.bool
+    with torch.no_grad():
+        res = head.predict_mask(x, _metas(3, scale=2.0), _results([4, 0, 2]),
+                                rescale=False)
+    # rescale=False: masks and boxes at the test-image scale
+    assert tuple(res[0].masks.shape) == (4, 256, 256)
+    assert torch.allclose(res[0].bboxes, random_boxes(4, 256, seed=0))
+    with torch.no_grad():
+        res = head.predict_mask(x, _metas(3), _results([0, 0, 0]))
+    assert all(len(r.masks) == 0 for r in res)
+
+
+def test_masks_stay_inside_their_boxes_and_odd_boxes():
+    head = _build().eval()
+    x = feats(batch=1)
+    r = InstanceData()
+    r.bboxes = torch.tensor([[10., 10., 60., 50.], [30., 30., 30., 70.],
+                             [300., 300., 400., 400.], [-50., 10., 5., 40.]])
+    r.labels = torch.tensor([1, 2, 3, 4])
+    r.scores = torch.ones(4)
+    # make every point foreground so masks fill their boxes
+    torch.nn.init.zeros_(head.point_head.fc_logits.weight)
+    torch.nn.init.constant_(head.point_head.fc_logits.bias, 5.0)
+    torch.nn.init.zeros_(head.mask_head.predictor.weight)
+    torch.nn.init.constant_(head.mask_head.predictor.bias, 5.0)
+    with torch.no_grad():
+        out = head.predict_mask(x, _metas(1), [r])[0]
+    m = out.masks
+    assert m.shape == (4, 256, 256)
+    assert m[0, 10:50, 10:60].all() and m[0].sum() <= 52 * 42
+    assert m[1].sum() == 0  # zero width
+    assert m[2].sum() == 0  # outside the image
+    assert m[3, 10:40, 0:5].all() and m[3].sum() <= 6 * 32
+
+
+def test_refine_chunks_give_identical_masks():
+    head = _build().eval()
+    x = feats(batch=2)
+    rois = torch.cat([torch.tensor([[0.]] * 5 + [[1.]] * 4),
+                      random_boxes(9, 256)], 1)
+    labels = torch.arange(9) % 5
+    with torch.no_grad():
+        full = head.refine_masks(x, rois, labels)
+        head.test_cfg.max_points_per_chunk = 2 * 784
+        chunked = head.refine_masks(x, rois, labels)
+    assert full.shape == (9, 1, 224, 224)
+    assert torch.allclose(full, chunked, atol=1e-5)
+
+
+def test_build_time_checks():
+    cfg = small_roi_head_cfg()
+    bad = copy.deepcopy(cfg)
+    bad.point_head.num_classes = 7
+    with pytest.raises(ValueError, match='num_classes must agree'):
+        MODELS.build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.train_cfg.mask_size = 28
+    with pytest.raises(ValueError, match='mask_size'):
+        MODELS.build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.test_cfg.subdivison_steps = 3
+    with pytest.raises(KeyError, match="subdivision_steps"):
+        MODELS.build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.train_cfg.importance_ratio = 0.5
+    with pytest.raises(KeyError, match='importance_sample_ratio'):
+        MODELS.build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.mask_head.in_channels = 32
+    bad.mask_head.conv_out_channels = 32
+    with pytest.raises(ValueError, match='in_channels'):
+        MODELS.build(bad)
+    bad = copy.deepcopy(cfg)
+    bad.mask_roi_extractor = dict(
+        type='SingleRoIExtractor',
+        roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
+        out_channels=16, featmap_strides=[4, 8, 16, 32])
+    with pytest.raises(TypeError, match='PointRendGridExtractor'):
+        MODELS.build(bad)
