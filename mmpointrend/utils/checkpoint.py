@@ -1,22 +1,46 @@
 """Let ``torch.load(weights_only=True)`` read mmengine's own checkpoints.
 
 Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``, which only
-unpickles allow-listed types. mmengine 0.10.7 stores its ``MessageHub`` state
-in every checkpoint: ``HistoryBuffer`` objects holding numpy arrays, and
-numpy scalars in ``meta``. Without this, ``--resume`` and ``load_from`` fail
-with ``UnpicklingError: Weights only load failed`` (mmengine issue 1655).
+unpickles allow-listed globals. mmengine 0.10.7 stores its ``MessageHub``
+state in every checkpoint: ``HistoryBuffer`` objects holding numpy arrays,
+numpy scalars and, inside each buffer, its statistics methods pickled as ``getattr(HistoryBuffer,
+'mean')``. Without this module ``--resume`` and ``load_from`` fail with
+``UnpicklingError: Weights only load failed`` (mmengine issue 1655).
 
-We allow-list exactly those classes, and nothing that can run code:
-``weights_only`` stays on for every file.
+We allow-list exactly those globals. ``getattr`` is *not* allowed as such
+(with it a pickle could walk to ``eval``): the name ``builtins.getattr`` is
+bound to :func:`history_buffer_getattr`, which only returns public methods
+defined on ``HistoryBuffer`` itself. ``weights_only`` stays on for every file.
 """
 import numpy as np
 import torch
 
-__all__ = ['checkpoint_safe_globals', 'register_checkpoint_safe_globals']
+__all__ = [
+    'checkpoint_safe_globals', 'register_checkpoint_safe_globals',
+    'history_buffer_getattr'
+]
+
+
+def history_buffer_getattr(obj, name: str):
+    """``getattr`` restricted to ``HistoryBuffer``'s own public methods.
+
+    Raises:
+        pickle.UnpicklingError: for anything else.
+    """
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+    attr = HistoryBuffer.__dict__.get(name) if obj is HistoryBuffer else None
+    if name.startswith('_') or not callable(attr):
+        raise pickle.UnpicklingError(
+            f'checkpoint asks for getattr({obj!r}, {name!r}); mmpointrend '
+            'only allows public methods of mmengine HistoryBuffer here')
+    return getattr(HistoryBuffer, name)
 
 
 def checkpoint_safe_globals() -> list:
-    """The classes and reconstructors an mmengine checkpoint pickles."""
+    """The globals an mmengine checkpoint pickles, as ``add_safe_globals``
+    entries."""
     from mmengine.logging import HistoryBuffer
     try:
         from numpy.core.multiarray import _reconstruct, scalar
@@ -25,8 +49,10 @@ def checkpoint_safe_globals() -> list:
     dtype_classes = [type(np.dtype(t)) for t in (
         np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
         np.int64, np.uint8, np.bool_)]
-    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
-            *dtype_classes]
+    return [
+        HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
+        *dtype_classes, (history_buffer_getattr, 'builtins.getattr')
+    ]
 
 
 def register_checkpoint_safe_globals() -> None:
@@ -34,5 +60,4 @@ def register_checkpoint_safe_globals() -> None:
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:  # torch < 2.4 does not restrict unpickling by default
         return
-    known = set(map(id, torch.serialization.get_safe_globals()))
-    add([g for g in checkpoint_safe_globals() if id(g) not in known])
+    add(checkpoint_safe_globals())

@@ -1,0 +1,115 @@
+"""End to end through mmengine's Runner and the tools on generated data."""
+import os.path as osp
+import pickle
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.runner import Runner
+
+from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
+
+DATA_OPTS = ('train_dataloader.dataset.data_root={root} '
+             'val_dataloader.dataset.data_root={root} '
+             'test_dataloader.dataset.data_root={root} '
+             'val_evaluator.ann_file={root}val.json '
+             'test_evaluator.ann_file={root}val.json')
+
+
+def _small(cfg, iters):
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters + 1
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+    cfg.optim_wrapper.optimizer.lr = 0.01
+    cfg.train_dataloader.batch_size = 2
+    cfg.train_dataloader.num_workers = 0
+    cfg.val_dataloader.num_workers = 0
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = 1
+    cfg.randomness = dict(seed=0)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def trained(shapes_data, tmp_path_factory):
+    work_dir = str(tmp_path_factory.mktemp('train'))
+    cfg = _small(load_demo_cfg(DEMO_PR_CFG, shapes_data, work_dir), 16)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    losses = runner.message_hub.get_scalar('train/loss').data[0]
+    return dict(work_dir=work_dir, losses=losses, runner=runner)
+
+
+def test_training_loss_falls(trained):
+    losses = trained['losses']
+    assert len(losses) == 16
+    assert all(map(lambda v: v == v, losses))  # no NaN
+    assert losses[-4:].mean() < 0.9 * losses[:4].mean(), losses
+
+
+def test_checkpoint_loads_with_weights_only(trained):
+    ckpt = osp.join(trained['work_dir'], 'iter_16.pth')
+    data = torch.load(ckpt, weights_only=True)
+    assert {'state_dict', 'message_hub', 'meta'} <= set(data)
+    assert any(k.startswith('roi_head.point_head') for k in data['state_dict'])
+
+
+class _GetAttr:
+    """Pickles as ``getattr(obj, name)``."""
+
+    def __init__(self, obj, name):
+        self.obj, self.name = obj, name
+
+    def __reduce__(self):
+        return (getattr, (self.obj, self.name))
+
+
+@pytest.mark.parametrize('obj,name', [('hb', '__init__'), ('hb', '_set_default_statistics'),
+                                      ('od', 'fromkeys')])
+def test_safe_globals_refuse_any_other_getattr(tmp_path, obj, name):
+    from collections import OrderedDict
+
+    from mmengine.logging import HistoryBuffer
+    target = dict(hb=HistoryBuffer, od=OrderedDict)[obj]
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': _GetAttr(target, name)}, path)
+    with pytest.raises(pickle.UnpicklingError, match='only allows'):
+        torch.load(path, weights_only=True)
+    # while HistoryBuffer's statistics methods (what mmengine pickles) load
+    torch.save({'x': _GetAttr(HistoryBuffer, 'mean')}, path)
+    assert torch.load(path, weights_only=True)['x'] is HistoryBuffer.mean
+
+
+def test_tools_test_reports_coco_metrics(trained, shapes_data, tmp_path):
+    ckpt = osp.join(trained['work_dir'], 'iter_16.pth')
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/test.py'), DEMO_PR_CFG, ckpt,
+         '--work-dir', str(tmp_path), '--out', str(tmp_path / 'preds.pkl'),
+         '--cfg-options'] + DATA_OPTS.format(root=shapes_data).split() +
+        ['test_dataloader.num_workers=0'],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = out.stdout + out.stderr
+    for key in ('coco/segm_mAP', 'coco/bbox_mAP', 'coco/segm_mAP_50'):
+        assert re.search(key + r': -?\d', log), key
+    preds = pickle.load(open(tmp_path / 'preds.pkl', 'rb'))
+    assert len(preds) == 8
+    assert preds[0]['pred_instances']['masks'] is not None
+
+
+def test_resume_continues_from_last_checkpoint(shapes_data, tmp_path):
+    cfg = _small(load_demo_cfg(DEMO_PR_CFG, shapes_data, str(tmp_path)), 4)
+    cfg.default_hooks.checkpoint.interval = 2
+    Runner.from_cfg(cfg).train()
+    assert osp.exists(tmp_path / 'iter_4.pth')
+    cfg = _small(load_demo_cfg(DEMO_PR_CFG, shapes_data, str(tmp_path)), 6)
+    cfg.resume = True
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 6
+    assert osp.exists(tmp_path / 'iter_6.pth')
+    # the message hub history continued instead of restarting
+    assert len(runner.message_hub.get_scalar('train/loss').data[0]) == 6
