@@ -29,7 +29,7 @@ from ..utils import (binary_uncertainty, bitmap_point_labels,
 _TRAIN_KEYS = {
     'assigner', 'sampler', 'pos_weight', 'debug', 'mask_size',
     'soft_mask_target', 'num_points', 'oversample_ratio',
-    'importance_sample_ratio', 'point_sampling'
+    'importance_sample_ratio', 'point_sampling', 'mask_on_refined_boxes'
 }
 _TEST_KEYS = {
     'score_thr', 'nms', 'max_per_img', 'mask_thr_binary',
@@ -40,7 +40,8 @@ _TRAIN_DEFAULTS = dict(
     num_points=14 * 14,
     oversample_ratio=3,
     importance_sample_ratio=0.75,
-    point_sampling='importance')
+    point_sampling='importance',
+    mask_on_refined_boxes=False)
 _TEST_DEFAULTS = dict(
     subdivision_steps=5,
     subdivision_num_points=28 * 28,
@@ -84,7 +85,10 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     chosen by importance sampling (``oversample_ratio`` k,
     ``importance_sample_ratio`` beta, uncertainty ``-|GT-class logit|``), or a
     regular grid with ``point_sampling='grid'``; their labels are read from
-    the ground-truth polygons or bitmaps at the points.
+    the ground-truth polygons or bitmaps at the points. With
+    ``mask_on_refined_boxes`` the mask branch trains on the positive boxes
+    after the box head's regression (paper section 4, "cascade"), as it sees
+    them at inference.
 
     Inference (``test_cfg.rcnn``): adaptive subdivision of the predicted
     class's coarse logits, ``subdivision_steps`` times by ``scale_factor``,
@@ -187,6 +191,37 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     # ------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------
+    def bbox_loss(self, x: Tuple[Tensor],
+                  sampling_results: List[SamplingResult]) -> dict:
+        """mmdet's box loss; with ``mask_on_refined_boxes`` it also moves
+        each image's positive boxes to their regressed positions (detached)
+        for the mask branch."""
+        bbox_results = super().bbox_loss(x, sampling_results)
+        if self.train_cfg.mask_on_refined_boxes:
+            self._refine_positive_boxes(sampling_results,
+                                        bbox_results['bbox_pred'])
+        return bbox_results
+
+    def _refine_positive_boxes(self, sampling_results: List[SamplingResult],
+                               bbox_pred: Tensor) -> None:
+        """Replace ``pos_priors`` by the box head's decoded predictions.
+
+        ``bbox_pred`` rows follow ``bbox2roi([res.priors])``: per image its
+        positives first, then its negatives.
+        """
+        head = self.bbox_head
+        start = 0
+        for res in sampling_results:
+            num_pos = len(res.pos_priors)
+            deltas = bbox_pred[start:start + num_pos].detach()
+            start += len(res.priors)
+            if num_pos == 0:
+                continue
+            if not head.reg_class_agnostic:
+                deltas = deltas.reshape(num_pos, -1, 4)[torch.arange(num_pos),
+                                                        res.pos_gt_labels]
+            res.pos_priors = head.bbox_coder.decode(res.pos_priors, deltas)
+
     def mask_loss(self, x: Tuple[Tensor],
                   sampling_results: List[SamplingResult], bbox_feats: Tensor,
                   batch_gt_instances: InstanceList) -> dict:

@@ -180,3 +180,31 @@ def test_build_time_checks():
         out_channels=16, featmap_strides=[4, 8, 16, 32])
     with pytest.raises(TypeError, match='PointRendGridExtractor'):
         MODELS.build(bad)
+
+
+def test_mask_on_refined_boxes_switch():
+    torch.manual_seed(0)
+    plain = _build()
+    cascade = _build(train_cfg=dict(small_roi_head_cfg().train_cfg,
+                                    mask_on_refined_boxes=True))
+    cascade.load_state_dict(plain.state_dict())
+    torch.nn.init.normal_(cascade.bbox_head.fc_reg.weight, std=0.5)
+    x = feats(batch=2)
+    seen = {}
+    original_mask, original_bbox = cascade.mask_loss, cascade.bbox_loss
+
+    def spy_bbox(x, sampling_results):
+        seen['priors'] = [r.pos_priors.clone() for r in sampling_results]
+        return original_bbox(x, sampling_results)
+
+    def spy_mask(x, sampling_results, bbox_feats, gts):
+        seen['boxes'] = [r.pos_priors.clone() for r in sampling_results]
+        return original_mask(x, sampling_results, bbox_feats, gts)
+
+    cascade.mask_loss, cascade.bbox_loss = spy_mask, spy_bbox
+    samples = [det_sample(seed=0), det_sample(seed=1)]
+    losses = cascade.loss(x, [s.proposals for s in samples], samples)
+    assert torch.isfinite(losses['loss_point'])
+    moved = [(b - p).abs().max() for b, p in zip(seen['boxes'],
+                                                   seen['priors'])]
+    assert all(m > 0.1 for m in moved)

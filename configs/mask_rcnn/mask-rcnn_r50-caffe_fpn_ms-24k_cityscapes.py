@@ -1,0 +1,65 @@
+# 4x conv Mask R-CNN R50-FPN (caffe-style, frozen BN), Cityscapes instance,
+# the PointRend paper's schedule (appendix A): 8 images per batch (1 x 8
+# GPUs), 18k / 6k iterations at 0.01 / 0.001, linear warm-up over 1000
+# iterations, train shorter edge 800-1024 step 32, test 1024, ImageNet init.
+# Evaluated with COCO-style AP and the official Cityscapes instance metric.
+_base_ = 'mmdet::cityscapes/mask-rcnn_r50_fpn_1x_cityscapes.py'
+
+model = dict(
+    data_preprocessor=dict(
+        mean=[103.530, 116.280, 123.675],
+        std=[1.0, 1.0, 1.0],
+        bgr_to_rgb=False),
+    backbone=dict(
+        norm_cfg=dict(requires_grad=False),
+        norm_eval=True,
+        style='caffe',
+        init_cfg=dict(
+            _delete_=True,
+            type='Pretrained',
+            checkpoint='open-mmlab://detectron2/resnet50_caffe')))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True,
+         poly2mask=False),
+    dict(
+        type='RandomChoiceResize',
+        scales=[(2048, s) for s in range(800, 1025, 32)],
+        keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+train_dataloader = dict(
+    batch_size=1,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True,
+        type='CityscapesDataset',
+        data_root='data/cityscapes/',
+        ann_file='annotations/instancesonly_filtered_gtFine_train.json',
+        data_prefix=dict(img='leftImg8bit/train/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=32),
+        pipeline=train_pipeline))
+
+max_iters = 24000
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+         end=1000),
+    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
+         milestones=[18000], gamma=0.1)
+]
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
+auto_scale_lr = dict(enable=False, base_batch_size=8)
+load_from = None  # the paper trains Cityscapes from ImageNet weights
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=4000,
+        max_keep_ckpts=3))
+log_processor = dict(by_epoch=False)
