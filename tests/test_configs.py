@@ -65,3 +65,16 @@ def test_config_builds_and_runs(config):
         masks = res.pred_instances.masks
         assert masks.shape[1:] == sample.ori_shape
         assert len(masks) == len(res.pred_instances.bboxes)
+
+
+def test_model_index_lists_every_coco_and_cityscapes_config():
+    import yaml
+    index = yaml.safe_load(open(osp.join(REPO, 'model-index.yml')))
+    listed = set()
+    for meta in index['Import']:
+        for model in yaml.safe_load(open(osp.join(REPO, meta)))['Models']:
+            assert osp.exists(osp.join(REPO, model['Config']))
+            assert osp.basename(model['Config']) == model['Name'] + '.py'
+            listed.add(model['Config'])
+    expected = {c for c in CONFIGS if not c.startswith('configs/demo/')}
+    assert listed == expected

@@ -1,13 +1,39 @@
-"""Small config adjustments applied by ``tools/train.py`` and ``test.py``."""
+"""Config adjustments applied by ``tools/train.py`` and ``tools/test.py``."""
 import torch
 from mmengine.config import Config
+from mmengine.model import MMDistributedDataParallel
+from mmengine.registry import MODEL_WRAPPERS
+
+
+@MODEL_WRAPPERS.register_module()
+class CPUDistributedDataParallel(MMDistributedDataParallel):
+    """mmengine's DDP wrapper for CPU processes (gloo).
+
+    mmengine always passes ``device_ids=[LOCAL_RANK]``, which torch rejects
+    for a module on the CPU; this wrapper drops them.
+    """
+
+    def __init__(self, module, device_ids=None, **kwargs):
+        super().__init__(module=module, device_ids=None, **kwargs)
+
+
+def _no_cuda_set_device(device) -> None:
+    """Stands in for ``torch.cuda.set_device`` in a process without CUDA.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device(local_rank)``
+    unconditionally; a CPU build of torch has no CUDA device to select.
+    """
 
 
 def prepare_runner_cfg(cfg: Config) -> Config:
     """Make a GPU config runnable where there is no GPU.
 
-    NCCL needs CUDA: without a GPU, distributed runs (``tools/dist_train.sh
-    CONFIG 2``) switch to the gloo backend. Nothing changes on a GPU machine.
+    Without CUDA (nothing changes on a GPU machine):
+
+    - distributed runs use the gloo backend instead of NCCL;
+    - with a launcher, the model is wrapped by
+      :class:`CPUDistributedDataParallel` and mmengine's device selection
+      is skipped, so ``tools/dist_train.sh CONFIG 2`` runs two CPU processes.
 
     Args:
         cfg (Config): The full config, modified in place.
@@ -15,9 +41,20 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     Returns:
         Config: ``cfg``.
     """
-    if not torch.cuda.is_available():
-        env_cfg = cfg.setdefault('env_cfg', {})
-        dist_cfg = env_cfg.setdefault('dist_cfg', {})
-        if dist_cfg.get('backend', 'nccl') == 'nccl':
-            dist_cfg['backend'] = 'gloo'
+    if torch.cuda.is_available():
+        return cfg
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    if cfg.get('launcher', 'none') != 'none':
+        torch.cuda.set_device = _no_cuda_set_device
+        wrapper = cfg.get('model_wrapper_cfg') or {}
+        if wrapper.get('type', 'MMDistributedDataParallel') == \
+                'MMDistributedDataParallel':
+            cfg.model_wrapper_cfg = dict(
+                wrapper,
+                type='CPUDistributedDataParallel',
+                find_unused_parameters=cfg.get('find_unused_parameters',
+                                               False))
     return cfg

@@ -1,4 +1,5 @@
 """End to end through mmengine's Runner and the tools on generated data."""
+import os
 import os.path as osp
 import pickle
 import re
@@ -113,3 +114,27 @@ def test_resume_continues_from_last_checkpoint(shapes_data, tmp_path):
     assert osp.exists(tmp_path / 'iter_6.pth')
     # the message hub history continued instead of restarting
     assert len(runner.message_hub.get_scalar('train/loss').data[0]) == 6
+
+
+def test_dist_train_and_test_two_cpu_processes(shapes_data, tmp_path):
+    """tools/dist_train.sh CONFIG 2 and dist_test.sh run here (gloo)."""
+    opts = DATA_OPTS.format(root=shapes_data).split() + [
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=3',
+        'default_hooks.checkpoint.interval=2',
+        'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0'
+    ]
+    env = dict(os.environ, PORT='29533')
+    out = subprocess.run(
+        ['bash', 'tools/dist_train.sh', DEMO_PR_CFG, '2', '--work-dir',
+         str(tmp_path), '--cfg-options'] + opts,
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    assert osp.exists(tmp_path / 'iter_2.pth')
+    out = subprocess.run(
+        ['bash', 'tools/dist_test.sh', DEMO_PR_CFG,
+         str(tmp_path / 'iter_2.pth'), '2', '--work-dir', str(tmp_path),
+         '--cfg-options'] + opts,
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    assert 'coco/segm_mAP' in out.stdout + out.stderr

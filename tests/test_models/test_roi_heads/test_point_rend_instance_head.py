@@ -208,3 +208,16 @@ def test_mask_on_refined_boxes_switch():
     moved = [(b - p).abs().max() for b, p in zip(seen['boxes'],
                                                    seen['priors'])]
     assert all(m > 0.1 for m in moved)
+
+
+@pytest.mark.parametrize('steps,points,side', [(2, 784, 28), (3, 784, 56),
+                                               (5, 196, 224)])
+def test_table3_test_settings(steps, points, side):
+    cfg = small_roi_head_cfg()
+    cfg.test_cfg.update(subdivision_steps=steps,
+                        subdivision_num_points=points)
+    head = MODELS.build(cfg).eval()
+    rois = torch.cat([torch.zeros(3, 1), random_boxes(3, 256)], 1)
+    with torch.no_grad():
+        out = head.refine_masks(feats(batch=1), rois, torch.tensor([0, 1, 2]))
+    assert out.shape == (3, 1, side, side)
