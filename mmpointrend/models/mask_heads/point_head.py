@@ -102,6 +102,90 @@ class PointRendPointHead(BaseModule):
                                                                         None]
 
 
+    # ------------------------------------------------------------------
+    # Factorised evaluation for inference.
+    #
+    # Every layer is linear in its coarse input, and the first layer is
+    # linear in the fine-grained input; bilinear interpolation is linear too.
+    # So those parts of the layers can be applied to the maps *before* they
+    # are interpolated at the points: to each region's small coarse map once
+    # (instead of at every point), and to the fine-grained map once (instead
+    # of at every point, which pays when the points outnumber the map's
+    # cells). The result equals :meth:`forward` up to float rounding.
+    # ------------------------------------------------------------------
+    def project_fine(self, feats: Tensor, channel_offset: int = 0) -> Tensor:
+        """First layer's fine-grained part applied to a feature map.
+
+        Args:
+            feats (Tensor): ``(B, C_l, H, W)``, one fine-grained level.
+            channel_offset (int): Where this level's channels start in the
+                concatenated fine-grained input. Defaults to 0.
+
+        Returns:
+            Tensor: ``(B, D, H, W)``, ``D`` the hidden width.
+        """
+        weight = self.fcs[0].weight[:, channel_offset:channel_offset +
+                                    feats.shape[1]]
+        return F.conv2d(feats, weight[..., None])
+
+    def project_fine_points(self, fine_feats: Tensor) -> Tensor:
+        """First layer's fine-grained part at points: ``(R, C, P) ->
+        (R, D, P)``."""
+        return F.conv1d(fine_feats,
+                        self.fcs[0].weight[:, :self.in_channels])
+
+    def project_coarse(self, coarse: Tensor, labels: Tensor) -> Tensor:
+        """Coarse part of every layer applied to each region's coarse map.
+
+        Args:
+            coarse (Tensor): ``(R, K, h, w)`` coarse logits.
+            labels (Tensor): ``(R,)`` class whose output row is needed.
+
+        Returns:
+            Tensor: ``(R, D * L + 1, h, w)``: for each of the ``L`` layers
+            that see the coarse logits its ``D`` projected channels, then the
+            predictor's row of class ``labels``.
+        """
+        k = self.num_classes
+        layers = self.fcs if self.coarse_pred_each_layer else self.fcs[:1]
+        weight = torch.cat([fc.weight[:, -k:, 0] for fc in layers])
+        hidden = torch.einsum('dk,rkhw->rdhw', weight, coarse)
+        if not self.coarse_pred_each_layer:
+            return torch.cat([hidden, hidden.new_zeros(hidden[:, :1].shape)],
+                             1)
+        row = self.fc_logits.weight[labels, -k:, 0]  # (R, K)
+        pred = torch.einsum('rk,rkhw->rhw', row, coarse)[:, None]
+        return torch.cat([hidden, pred], 1)
+
+    def forward_projected(self, first: Tensor, coarse_proj: Tensor,
+                          labels: Tensor) -> Tensor:
+        """:meth:`forward` with ``labels`` from projected inputs.
+
+        Args:
+            first (Tensor): ``(R, D, P)`` first layer's fine-grained part at
+                the points (:meth:`project_fine` interpolated, or
+                :meth:`project_fine_points`).
+            coarse_proj (Tensor): ``(R, D * L + 1, P)``,
+                :meth:`project_coarse` interpolated at the points.
+            labels (Tensor): ``(R,)``.
+
+        Returns:
+            Tensor: ``(R, 1, P)`` logits, equal to ``forward(fine, coarse,
+            labels)``.
+        """
+        width = first.shape[1]
+        x = F.relu(first + coarse_proj[:, :width] +
+                   self.fcs[0].bias[:, None])
+        for i, fc in enumerate(self.fcs[1:], 1):
+            x = F.conv1d(x, fc.weight[:, :width], fc.bias)
+            if self.coarse_pred_each_layer:
+                x = x + coarse_proj[:, i * width:(i + 1) * width]
+            x = F.relu(x)
+        row = self.fc_logits.weight[labels, :width, 0]  # (R, D)
+        out = torch.einsum('rd,rdp->rp', row, x) + coarse_proj[:, -1]
+        return (out + self.fc_logits.bias[labels][:, None])[:, None]
+
+
 DET_MODELS.register_module(module=PointRendPointHead)
 _SEG_MODELS, _ = seg_registries()
 if _SEG_MODELS is not None:

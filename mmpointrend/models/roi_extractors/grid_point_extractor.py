@@ -3,7 +3,7 @@
 Shape shorthand: ``R`` boxes, ``B`` images, ``C`` channels (summed over the
 sampled levels), ``P`` points per box, ``S`` grid side.
 """
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
@@ -58,25 +58,46 @@ class PointRendGridExtractor(BaseModule):
         """int: How many neck outputs the extractor reads (for mmdet)."""
         return max(self.featmap_indices) + 1
 
-    def sample_points(self, feats: Tuple[Tensor], rois: Tensor,
-                      rel_points: Tensor) -> Tensor:
-        """Features at box-relative points.
+    def levels(self, feats: Tuple[Tensor]) -> List[Tensor]:
+        """The sampled levels of the neck outputs, in channel order."""
+        return [feats[i] for i in self.featmap_indices]
+
+    def sample_levels(self, level_maps: Sequence[Tensor], rois: Tensor,
+                      rel_points: Tensor) -> List[Tensor]:
+        """Sample one map per sampled level at box-relative points.
 
         Args:
-            feats (tuple[Tensor]): Neck outputs, each ``(B, C_l, H_l, W_l)``.
+            level_maps (Sequence[Tensor]): One ``(B, C_l, H_l, W_l)`` map per
+                entry of ``featmap_indices`` (the levels themselves or maps
+                of the same size derived from them).
             rois (Tensor): ``(R, 5)`` as ``(batch_ind, x1, y1, x2, y2)`` in
                 input pixels.
             rel_points (Tensor): ``(R, P, 2)`` points in ``[0, 1]`` of boxes.
 
         Returns:
-            Tensor: ``(R, C, P)``.
+            list[Tensor]: ``(R, C_l, P)`` per level.
         """
         img_points = box_points_to_image_points(rel_points, rois[:, 1:])
         batch_inds = rois[:, 0].long()
-        return torch.cat([
-            sample_image_features(feats[i], batch_inds, img_points, stride)
-            for i, stride in zip(self.featmap_indices, self.featmap_strides)
-        ], dim=1)
+        return [
+            sample_image_features(m, batch_inds, img_points, stride)
+            for m, stride in zip(level_maps, self.featmap_strides)
+        ]
+
+    def sample_points(self, feats: Tuple[Tensor], rois: Tensor,
+                      rel_points: Tensor) -> Tensor:
+        """Features at box-relative points, levels concatenated.
+
+        Args:
+            feats (tuple[Tensor]): Neck outputs, each ``(B, C_l, H_l, W_l)``.
+            rois (Tensor): ``(R, 5)`` boxes with batch index.
+            rel_points (Tensor): ``(R, P, 2)`` points in ``[0, 1]`` of boxes.
+
+        Returns:
+            Tensor: ``(R, C, P)``.
+        """
+        return torch.cat(
+            self.sample_levels(self.levels(feats), rois, rel_points), dim=1)
 
     def forward(self, feats: Tuple[Tensor], rois: Tensor) -> Tensor:
         """Features on an ``S x S`` grid of cell centres of every box.

@@ -70,3 +70,28 @@ def test_grid_extractor_regular_grid_and_points():
     assert torch.allclose(out[0], feats[0][1, :, 1:5, 2:6])
     with pytest.raises(ValueError, match='one entry per'):
         PointRendGridExtractor(featmap_strides=[4, 8], featmap_indices=[0])
+
+
+@pytest.mark.parametrize('each_layer', [True, False])
+def test_point_head_factorised_equals_forward(each_layer):
+    from mmpointrend.models.utils import point_sample
+    torch.manual_seed(0)
+    head = PointRendPointHead(num_classes=5, in_channels=6, fc_channels=12,
+                              coarse_pred_each_layer=each_layer)
+    head.init_weights()
+    torch.nn.init.normal_(head.fc_logits.weight)
+    fine_map = torch.randn(4, 6, 10, 10)
+    coarse_map = torch.randn(4, 5, 7, 7)
+    labels = torch.tensor([4, 0, 2, 2])
+    points = torch.rand(4, 30, 2)
+    ref = head(point_sample(fine_map, points), point_sample(coarse_map, points),
+               labels)
+    coarse_proj = point_sample(head.project_coarse(coarse_map, labels), points)
+    # fine part projected before interpolation ...
+    first = point_sample(head.project_fine(fine_map), points)
+    out = head.forward_projected(first, coarse_proj, labels)
+    assert torch.allclose(out, ref, atol=1e-5)
+    # ... or after
+    first = head.project_fine_points(point_sample(fine_map, points))
+    assert torch.allclose(head.forward_projected(first, coarse_proj, labels),
+                          ref, atol=1e-5)

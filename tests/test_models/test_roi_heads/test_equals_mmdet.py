@@ -33,16 +33,12 @@ def _mmdet_cfg(ours):
 
 
 def _copy_weights(ours, theirs):
-    mh, th = ours.mask_head, theirs.mask_head
-    th.downsample_conv.conv.load_state_dict(mh.reduce.state_dict())
-    for a, b in zip(mh.fcs, th.fcs):
-        b.load_state_dict(a.state_dict())
-    th.fc_logits.load_state_dict(mh.predictor.state_dict())
-    ph, tp = ours.point_head, theirs.point_head
-    for a, b in zip(ph.fcs, tp.fcs):
-        b.conv.load_state_dict(a.state_dict())
-    tp.fc_logits.load_state_dict(ph.fc_logits.state_dict())
-    theirs.bbox_head.load_state_dict(ours.bbox_head.state_dict())
+    from mmpointrend.converters import (mmdet_to_mmpointrend,
+                                        mmpointrend_to_mmdet)
+    converted = mmpointrend_to_mmdet(ours.state_dict(), prefix='')
+    theirs.load_state_dict(converted, strict=True)
+    back = mmdet_to_mmpointrend(theirs.state_dict(), prefix='')
+    assert set(back) == set(ours.state_dict())
 
 
 def _results(counts, img_size):

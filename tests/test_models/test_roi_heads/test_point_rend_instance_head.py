@@ -221,3 +221,32 @@ def test_table3_test_settings(steps, points, side):
     with torch.no_grad():
         out = head.refine_masks(feats(batch=1), rois, torch.tensor([0, 1, 2]))
     assert out.shape == (3, 1, side, side)
+
+
+def test_refine_fine_projection_paths_agree(monkeypatch):
+    """Projecting P2 before interpolation or not gives the same logits, and
+    both equal the plain (unfactorised) point head."""
+    from mmpointrend.models.utils import (binary_uncertainty, point_sample,
+                                          subdivide)
+    head = _build().eval()
+    torch.nn.init.normal_(head.point_head.fc_logits.weight, std=0.3)
+    x = feats(batch=2)
+    rois = torch.cat([torch.tensor([[0.]] * 3 + [[1.]] * 2),
+                      random_boxes(5, 256)], 1)
+    labels = torch.tensor([0, 3, 1, 4, 2])
+    with torch.no_grad():
+        monkeypatch.setattr(type(head), '_num_refined_points',
+                            lambda self, n: 10**9)
+        projected = head.refine_masks(x, rois, labels)
+        monkeypatch.setattr(type(head), '_num_refined_points',
+                            lambda self, n: 0)
+        direct = head.refine_masks(x, rois, labels)
+        coarse = head._coarse_logits(x, rois)
+
+        def plain(points, _):
+            return head._point_logits(x, rois, coarse, labels, points)
+
+        ref = subdivide(coarse[torch.arange(5), labels][:, None], plain,
+                        binary_uncertainty, 5, 784)
+    assert torch.allclose(projected, direct, atol=1e-4)
+    assert torch.allclose(projected, ref, atol=1e-4)

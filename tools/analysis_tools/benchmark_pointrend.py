@@ -1,0 +1,297 @@
+"""Side-by-side benchmark of PointRend mask inference: ours vs MMDetection's.
+
+Both RoI heads are built from the R50-FPN COCO configs (ours and mmdet's),
+share the same random weights (converted with
+``mmpointrend.converters.mmpointrend_to_mmdet``) and get the same features
+and detections; the script times ``predict_mask`` (coarse head, 5
+subdivision steps to 224x224, pasting into the image) and measures its peak
+memory, for several box and class counts, then prints the ratios. It also
+times the point-head MLP alone on the same points (the "naive floor") and
+counts FLOPs / activations of one 224x224 mask (paper Table 2) with
+mmengine's complexity analysis.
+
+    python tools/analysis_tools/benchmark_pointrend.py
+    python tools/analysis_tools/benchmark_pointrend.py --cases 100x80 300x1203
+
+Peak memory on the CPU is the rise of the process's resident set (VmHWM,
+reset through /proc/self/clear_refs) over its size before the call; on a GPU
+it is ``torch.cuda.max_memory_allocated`` over the allocation before.
+"""
+import argparse
+import copy
+import os.path as osp
+import platform
+import statistics
+import time
+
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+import mmpointrend  # noqa: F401
+from mmpointrend.converters import mmpointrend_to_mmdet
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+OURS_CFG = osp.join(REPO, 'configs/point_rend/'
+                    'point-rend_r50-caffe_fpn_ms-1x_coco.py')
+MMDET_CFG = 'point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'
+
+
+def mmdet_config(path):
+    """A config file shipped inside the installed mmdet package."""
+    import mmdet
+    return osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', path)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        '--cases', nargs='+',
+        default=['25x80', '100x80', '300x80', '100x1203', '300x1203'],
+        help='BOXESxCLASSES cases')
+    parser.add_argument('--img', default='800x1216', help='HxW input size')
+    parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--mmdet-mem-limit', type=float, default=8.0,
+        help='skip mmdet where its (R, K, 224, 224) refinement tensor alone '
+        'would exceed this many GB')
+    parser.add_argument('--no-flops', action='store_true')
+    parser.add_argument('--out', help='write the table (markdown) here')
+    return parser.parse_args()
+
+
+class PeakMemory:
+    """Peak memory (MB) allocated inside the ``with`` block."""
+
+    def __init__(self, device):
+        self.device = torch.device(device)
+
+    @staticmethod
+    def _status(field):
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1]) / 1024
+        raise RuntimeError(field)
+
+    def __enter__(self):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.start = torch.cuda.memory_allocated(self.device) / 2**20
+        else:
+            with open('/proc/self/clear_refs', 'w') as f:
+                f.write('5')  # reset VmHWM to the current RSS
+            self.start = self._status('VmRSS:')
+        return self
+
+    def __exit__(self, *exc):
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+            peak = torch.cuda.max_memory_allocated(self.device) / 2**20
+        else:
+            peak = self._status('VmHWM:')
+        self.mb = peak - self.start
+
+
+def build_heads(num_classes, device):
+    """Our RoI head and mmdet's, with the same weights."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    heads = []
+    for path in (OURS_CFG, mmdet_config(MMDET_CFG)):
+        cfg = Config.fromfile(path).model
+        roi = copy.deepcopy(cfg.roi_head)
+        roi.update(train_cfg=cfg.train_cfg.rcnn, test_cfg=cfg.test_cfg.rcnn)
+        for key in ('bbox_head', 'mask_head', 'point_head'):
+            roi[key].num_classes = num_classes
+        heads.append(MODELS.build(roi).to(device).eval())
+    ours, theirs = heads
+    ours.init_weights()
+    # realistic magnitudes, so that refinement really moves the masks
+    torch.nn.init.normal_(ours.point_head.fc_logits.weight, std=0.05)
+    torch.nn.init.normal_(ours.mask_head.predictor.weight, std=0.01)
+    theirs.load_state_dict(mmpointrend_to_mmdet(ours.state_dict(), ''))
+    return ours, theirs
+
+
+def make_inputs(num_boxes, num_classes, img_hw, device, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    h, w = img_hw
+    feats = tuple(
+        torch.randn(1, 256, h // s, w // s, generator=g).to(device)
+        for s in (4, 8, 16, 32, 64))
+    size = torch.rand(num_boxes, 2, generator=g) * 0.4 * min(h, w) + 16
+    xy = torch.rand(num_boxes, 2, generator=g) * (
+        torch.tensor([w, h]) - size)
+    res = InstanceData()
+    res.bboxes = torch.cat([xy, xy + size], 1).to(device)
+    res.labels = torch.randint(num_classes, (num_boxes, ), generator=g).to(
+        device)
+    res.scores = torch.rand(num_boxes, generator=g).to(device)
+    meta = dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0))
+    return feats, [meta], [res]
+
+
+def run(fn, repeat, device):
+    """Median seconds over ``repeat`` runs and the peak memory of the first."""
+    times, mem = [], None
+    for i in range(repeat):
+        with PeakMemory(device) as pm:
+            if device.startswith('cuda'):
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            out = fn()
+            if device.startswith('cuda'):
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
+        mem = pm.mb if mem is None else mem
+        del out
+    return statistics.median(times), mem
+
+
+def mlp_floor(head, num_boxes, num_classes, num_points, steps, device,
+              repeat):
+    """The point MLP alone on the points subdivision predicts (no sampling)."""
+    g = torch.Generator().manual_seed(1)
+    fine = torch.randn(num_boxes, 256, num_points, generator=g).to(device)
+    coarse = torch.randn(num_boxes, num_classes, num_points,
+                         generator=g).to(device)
+    labels = torch.randint(num_classes, (num_boxes, ), generator=g).to(device)
+
+    def fn():
+        for _ in range(steps):
+            head.point_head(fine, coarse, labels)
+
+    return run(fn, repeat, device)[0]
+
+
+def one_mask_complexity(ours, theirs, img_hw, device):
+    """FLOPs and activations of one 224x224 mask (paper Table 2)."""
+    from mmengine.analysis import ActivationAnalyzer, FlopAnalyzer
+
+    feats, _, res = make_inputs(1, ours.mask_head.num_classes, img_hw, device)
+    rois = torch.cat([res[0].bboxes.new_zeros(1, 1), res[0].bboxes], 1)
+
+    class Ours(torch.nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.head = ours
+
+        def forward(self, p2, rois, labels):
+            return self.head.refine_masks((p2, ), rois, labels)
+
+    class Theirs(torch.nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.head = theirs
+
+        def forward(self, p2, rois, labels):
+            coarse = self.head._mask_forward((p2, ), rois)['mask_preds']
+            return self.head._mask_point_forward_test((p2, ), rois, labels,
+                                                      coarse)
+
+    out = {}
+    for name, mod in (('ours', Ours()), ('mmdet', Theirs())):
+        inputs = (feats[0], rois, res[0].labels)
+        flops = FlopAnalyzer(mod, inputs)
+        acts = ActivationAnalyzer(mod, inputs)
+        for a in (flops, acts):
+            a.unsupported_ops_warnings(False)
+            a.uncalled_modules_warnings(False)
+            a.tracer_warnings('none')
+        out[name] = (flops.total() / 1e9, acts.total() / 1e6)
+    return out
+
+
+def main():
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    img_hw = tuple(int(v) for v in args.img.split('x'))
+    device = args.device
+    rows = []
+    heads = {}
+    print(f'device: {device}, torch {torch.__version__}, '
+          f'{torch.get_num_threads()} threads, {platform.processor() or "?"}'
+          f', input {img_hw[0]}x{img_hw[1]}, 5 steps x 28^2 points, '
+          '224x224 masks')
+    for case in args.cases:
+        num_boxes, num_classes = (int(v) for v in case.split('x'))
+        if num_classes not in heads:
+            heads[num_classes] = build_heads(num_classes, device)
+        ours, theirs = heads[num_classes]
+        feats, metas, results = make_inputs(num_boxes, num_classes, img_hw,
+                                            device)
+        with torch.no_grad():
+            # warm-up (allocator, threads) on a few boxes
+            ours.predict_mask(feats, metas, [results[0][:4]])
+            t_ours, m_ours = run(
+                lambda: ours.predict_mask(feats, metas,
+                                          [copy.deepcopy(results[0])]),
+                args.repeat, device)
+            need_gb = num_boxes * num_classes * 224 * 224 * 4 / 2**30
+            if need_gb <= args.mmdet_mem_limit:
+                theirs.predict_mask(feats, copy.deepcopy(metas),
+                                    [results[0][:4]])
+                t_mm, m_mm = run(
+                    lambda: theirs.predict_mask(feats, copy.deepcopy(metas),
+                                                [copy.deepcopy(results[0])]),
+                    max(1, args.repeat - 2), device)
+            else:
+                t_mm = m_mm = None
+            floor = mlp_floor(ours, num_boxes, num_classes, 784, 4, device,
+                              args.repeat)
+        rows.append(
+            dict(case=case, boxes=num_boxes, classes=num_classes, t_ours=t_ours,
+                 m_ours=m_ours, t_mm=t_mm, m_mm=m_mm, need_gb=need_gb,
+                 floor=floor))
+        r = rows[-1]
+        print(f'{case}: ours {t_ours:.2f} s / {m_ours:.0f} MB; mmdet '
+              + (f'{t_mm:.2f} s / {m_mm:.0f} MB' if t_mm is not None else
+                 f'skipped (needs > {need_gb:.0f} GB)') +
+              f'; MLP floor {floor:.2f} s', flush=True)
+
+    lines = [
+        '| boxes x classes | mmdet time (s) | ours time (s) | speed-up | '
+        'mmdet peak mem (MB) | ours peak mem (MB) | memory ratio | '
+        'naive MLP floor (s) | ours / floor |', '|' + '---|' * 9
+    ]
+    for r in rows:
+        if r['t_mm'] is None:
+            mm = (f"skipped (its (R, K, 224, 224) tensor alone is "
+                  f"{r['need_gb']:.0f} GB)", '-', '-', '-', '-')
+        else:
+            mm = (f"{r['t_mm']:.2f}", None, f"{r['t_mm'] / r['t_ours']:.1f}x",
+                  f"{r['m_mm']:.0f}",
+                  f"{r['m_mm'] / max(r['m_ours'], 1):.0f}x")
+        lines.append(
+            f"| {r['boxes']} x {r['classes']} | {mm[0]} | {r['t_ours']:.2f} "
+            f"| {mm[2]} | {mm[3]} | {r['m_ours']:.0f} | {mm[4]} | "
+            f"{r['floor']:.2f} | {r['t_ours'] / r['floor']:.2f} |")
+    table = '\n'.join(lines)
+    print('\n' + table)
+    if not args.no_flops:
+        ours, theirs = heads.get(80) or build_heads(80, device)
+        cx = one_mask_complexity(ours, theirs, img_hw, device)
+        extra = ('\n\nOne 224x224 mask, 80 classes (mmengine FlopAnalyzer / '
+                 'ActivationAnalyzer; grid_sample and topk are not counted):'
+                 '\n\n| head | GFLOPs (multiply-adds) | activations (M) |\n'
+                 '|---|---|---|\n' + '\n'.join(
+                     f'| {k} | {v[0]:.2f} | {v[1]:.2f} |'
+                     for k, v in cx.items()) +
+                 '\n| paper Table 2, PointRend | 0.9 | 0.7 |')
+        print(extra)
+        table += extra
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(table + '\n')
+
+
+if __name__ == '__main__':
+    main()
