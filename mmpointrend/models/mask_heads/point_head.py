@@ -113,26 +113,22 @@ class PointRendPointHead(BaseModule):
     # of at every point, which pays when the points outnumber the map's
     # cells). The result equals :meth:`forward` up to float rounding.
     # ------------------------------------------------------------------
-    def project_fine(self, feats: Tensor, channel_offset: int = 0) -> Tensor:
-        """First layer's fine-grained part applied to a feature map.
+    def project_fine(self, table: Tensor, channel_offset: int = 0) -> Tensor:
+        """First layer's fine-grained part applied to a feature table.
 
         Args:
-            feats (Tensor): ``(B, C_l, H, W)``, one fine-grained level.
+            table (Tensor): ``(T, C_l)`` channels-last rows of one
+                fine-grained level (``channels_last_table``), or ``(R, P,
+                C)`` features already sampled at points.
             channel_offset (int): Where this level's channels start in the
                 concatenated fine-grained input. Defaults to 0.
 
         Returns:
-            Tensor: ``(B, D, H, W)``, ``D`` the hidden width.
+            Tensor: ``(T, D)`` (or ``(R, P, D)``), ``D`` the hidden width.
         """
         weight = self.fcs[0].weight[:, channel_offset:channel_offset +
-                                    feats.shape[1]]
-        return F.conv2d(feats, weight[..., None])
-
-    def project_fine_points(self, fine_feats: Tensor) -> Tensor:
-        """First layer's fine-grained part at points: ``(R, C, P) ->
-        (R, D, P)``."""
-        return F.conv1d(fine_feats,
-                        self.fcs[0].weight[:, :self.in_channels])
+                                    table.shape[-1], 0]
+        return table @ weight.t()
 
     def project_coarse(self, coarse: Tensor, labels: Tensor) -> Tensor:
         """Coarse part of every layer applied to each region's coarse map.
@@ -142,47 +138,53 @@ class PointRendPointHead(BaseModule):
             labels (Tensor): ``(R,)`` class whose output row is needed.
 
         Returns:
-            Tensor: ``(R, D * L + 1, h, w)``: for each of the ``L`` layers
-            that see the coarse logits its ``D`` projected channels, then the
-            predictor's row of class ``labels``.
+            Tensor: ``(R * h * w, D * L + 1)`` channels-last table (region
+            ``r``'s map starts at row ``r * h * w``): for each of the ``L``
+            layers that see the coarse logits its ``D`` projected channels,
+            then the predictor's row of class ``labels`` (zero without
+            ``coarse_pred_each_layer``).
         """
         k = self.num_classes
         layers = self.fcs if self.coarse_pred_each_layer else self.fcs[:1]
         weight = torch.cat([fc.weight[:, -k:, 0] for fc in layers])
-        hidden = torch.einsum('dk,rkhw->rdhw', weight, coarse)
-        if not self.coarse_pred_each_layer:
-            return torch.cat([hidden, hidden.new_zeros(hidden[:, :1].shape)],
-                             1)
-        row = self.fc_logits.weight[labels, -k:, 0]  # (R, K)
-        pred = torch.einsum('rk,rkhw->rhw', row, coarse)[:, None]
-        return torch.cat([hidden, pred], 1)
+        rows = coarse.permute(0, 2, 3, 1).reshape(coarse.shape[0], -1, k)
+        hidden = rows @ weight.t()  # (R, h * w, D * L)
+        if self.coarse_pred_each_layer:
+            pred = rows @ self.fc_logits.weight[labels, -k:, :]  # (R, hw, 1)
+        else:
+            pred = hidden.new_zeros(hidden.shape[:2] + (1, ))
+        return torch.cat([hidden, pred], -1).flatten(0, 1)
 
     def forward_projected(self, first: Tensor, coarse_proj: Tensor,
                           labels: Tensor) -> Tensor:
-        """:meth:`forward` with ``labels`` from projected inputs.
+        """:meth:`forward` with ``labels``, from projected inputs.
 
         Args:
-            first (Tensor): ``(R, D, P)`` first layer's fine-grained part at
-                the points (:meth:`project_fine` interpolated, or
-                :meth:`project_fine_points`).
-            coarse_proj (Tensor): ``(R, D * L + 1, P)``,
-                :meth:`project_coarse` interpolated at the points.
+            first (Tensor): ``(R, P, D)`` the first layer's fine-grained part
+                at the points (:meth:`project_fine` before or after
+                interpolation); overwritten.
+            coarse_proj (Tensor): ``(R, P, D * L + 1)``, the
+                :meth:`project_coarse` table interpolated at the points.
             labels (Tensor): ``(R,)``.
 
         Returns:
             Tensor: ``(R, 1, P)`` logits, equal to ``forward(fine, coarse,
-            labels)``.
+            labels)`` up to float rounding.
         """
-        width = first.shape[1]
-        x = F.relu(first + coarse_proj[:, :width] +
-                   self.fcs[0].bias[:, None])
+        num_regions, num_points, width = first.shape
+        # in place: ``first`` is a temporary of the caller's
+        x = first.add_(coarse_proj[..., :width]).add_(self.fcs[0].bias)
+        x = F.relu_(x).reshape(-1, width)
+        coarse_proj = coarse_proj.reshape(-1, coarse_proj.shape[-1])
         for i, fc in enumerate(self.fcs[1:], 1):
-            x = F.conv1d(x, fc.weight[:, :width], fc.bias)
+            x = torch.addmm(fc.bias, x, fc.weight[:, :width, 0].t())
             if self.coarse_pred_each_layer:
-                x = x + coarse_proj[:, i * width:(i + 1) * width]
-            x = F.relu(x)
-        row = self.fc_logits.weight[labels, :width, 0]  # (R, D)
-        out = torch.einsum('rd,rdp->rp', row, x) + coarse_proj[:, -1]
+                x += coarse_proj[:, i * width:(i + 1) * width]
+            x = F.relu_(x)
+        x = x.reshape(num_regions, num_points, width)
+        row = self.fc_logits.weight[labels, :width, :]  # (R, D, 1)
+        out = torch.bmm(x, row)[..., 0] + coarse_proj[:, -1].reshape(
+            num_regions, num_points)
         return (out + self.fc_logits.bias[labels][:, None])[:, None]
 
 

@@ -19,9 +19,10 @@ from mmengine.config import ConfigDict
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
-from ..utils import (binary_uncertainty, bitmap_point_labels,
-                     box_points_to_image_points, point_sample, polygon_edges,
-                     polygon_point_labels, regular_grid_points,
+from ..utils import (bilinear_gather, binary_uncertainty, bitmap_point_labels,
+                     box_points_to_image_points, channels_last_table,
+                     point_sample, polygon_edges, polygon_point_labels,
+                     regular_grid_points, sample_image_features,
                      sample_training_points, subdivide)
 
 # Keys the PointRend RoI head reads from ``train_cfg.rcnn`` / ``test_cfg.rcnn``
@@ -47,7 +48,7 @@ _TEST_DEFAULTS = dict(
     subdivision_num_points=28 * 28,
     scale_factor=2,
     mask_thr_binary=0.5,
-    max_points_per_chunk=1 << 17)
+    max_points_per_chunk=1 << 12)
 
 
 def _check_keys(cfg: Optional[dict], known: set, where: str) -> None:
@@ -334,31 +335,48 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         cfg = self.test_cfg
         ext, head = self.mask_roi_extractor, self.point_head
         levels = ext.levels(x)
-        projected = None
-        if self._num_refined_points(len(rois)) > sum(
-                m[0, 0].numel() * m.shape[0] for m in levels):
-            offsets = [0]
-            for m in levels[:-1]:
-                offsets.append(offsets[-1] + m.shape[1])
-            projected = [head.project_fine(m, o)
-                         for m, o in zip(levels, offsets)]
+        offsets = [0]
+        for m in levels[:-1]:
+            offsets.append(offsets[-1] + m.shape[1])
+        project = self._num_refined_points(len(rois)) > sum(
+            m[:, 0].numel() for m in levels)
+        if project:  # first layer's fine part on the maps, once
+            tables = [
+                channels_last_table(m, lambda t, o=o: head.project_fine(t, o))
+                for m, o in zip(levels, offsets)
+            ]
+        else:
+            tables = [channels_last_table(m) for m in levels]
         chunk = max(1, cfg.max_points_per_chunk // cfg.subdivision_num_points)
         refined = []
         for start in range(0, rois.shape[0], chunk):
             rois_c = rois[start:start + chunk]
             labels_c = labels[start:start + chunk]
             coarse = self._coarse_logits(x, rois_c)
-            coarse_proj = head.project_coarse(coarse, labels_c)
+            side = coarse.shape[-1]
+            coarse_table = head.project_coarse(coarse, labels_c)
+            coarse_base = torch.arange(len(rois_c), device=rois.device) * \
+                side * side
 
             def predict(points: Tensor, _indices: Tensor, rois_c=rois_c,
-                        labels_c=labels_c, coarse_proj=coarse_proj):
-                if projected is None:
-                    first = head.project_fine_points(
-                        ext.sample_points(x, rois_c, points))
-                else:
-                    first = sum(ext.sample_levels(projected, rois_c, points))
-                return head.forward_projected(
-                    first, point_sample(coarse_proj, points), labels_c)
+                        labels_c=labels_c, coarse_table=coarse_table,
+                        coarse_base=coarse_base, side=side) -> Tensor:
+                img_points = box_points_to_image_points(points, rois_c[:, 1:])
+                fine = [
+                    sample_image_features(m, rois_c[:, 0], img_points,
+                                          stride, table=t, channels_last=True)
+                    for m, t, stride in zip(levels, tables,
+                                            ext.featmap_strides)
+                ]
+                if not project:
+                    fine = [head.project_fine(f, o)
+                            for f, o in zip(fine, offsets)]
+                first = fine[0]
+                for f in fine[1:]:
+                    first += f
+                coarse_pts = bilinear_gather(coarse_table, coarse_base, side,
+                                             side, points * side)
+                return head.forward_projected(first, coarse_pts, labels_c)
 
             class_logits = coarse[torch.arange(len(labels_c)), labels_c]
             refined.append(

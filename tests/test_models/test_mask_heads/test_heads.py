@@ -86,12 +86,17 @@ def test_point_head_factorised_equals_forward(each_layer):
     points = torch.rand(4, 30, 2)
     ref = head(point_sample(fine_map, points), point_sample(coarse_map, points),
                labels)
-    coarse_proj = point_sample(head.project_coarse(coarse_map, labels), points)
+    from mmpointrend.models.utils import (bilinear_gather,
+                                          channels_last_table)
+    base = torch.arange(4) * 49
+    coarse_proj = bilinear_gather(head.project_coarse(coarse_map, labels),
+                                  base, 7, 7, points * 7)
     # fine part projected before interpolation ...
-    first = point_sample(head.project_fine(fine_map), points)
+    table = head.project_fine(channels_last_table(fine_map))
+    first = bilinear_gather(table, torch.arange(4) * 100, 10, 10, points * 10)
     out = head.forward_projected(first, coarse_proj, labels)
     assert torch.allclose(out, ref, atol=1e-5)
     # ... or after
-    first = head.project_fine_points(point_sample(fine_map, points))
+    first = head.project_fine(point_sample(fine_map, points).transpose(1, 2))
     assert torch.allclose(head.forward_projected(first, coarse_proj, labels),
                           ref, atol=1e-5)
