@@ -1,9 +1,10 @@
 """Importing this package registers every mmpointrend model module."""
+from .decode_heads import PointRendSemanticHead
 from .mask_heads import PointRendCoarseMaskHead, PointRendPointHead
 from .roi_extractors import PointRendGridExtractor
 from .roi_heads import PointRendInstanceRoIHead
 
 __all__ = [
-    'PointRendCoarseMaskHead', 'PointRendPointHead', 'PointRendGridExtractor',
+    'PointRendSemanticHead',     'PointRendCoarseMaskHead', 'PointRendPointHead', 'PointRendGridExtractor',
     'PointRendInstanceRoIHead'
 ]

@@ -56,23 +56,23 @@ def binary_uncertainty(logits: Tensor) -> Tensor:
 
 
 def margin_uncertainty(logits: Tensor) -> Tensor:
-    """Uncertainty of multi-class logits: ``top2 - top1`` of the scores.
+    """Uncertainty of multi-class logits: ``top2 - top1`` (paper section 5).
 
-    The paper (section 5) ranks points by the difference between the most and
-    the second most confident class probabilities; the negated margin makes
-    higher mean more uncertain. Softmax is monotonic, so the margin is taken
-    on probabilities as in the paper.
+    The paper ranks points by the margin between the two most confident
+    classes; like detectron2's and MMSegmentation's implementations we take
+    the margin of the logits (the ranking the published models were trained
+    and evaluated with). Negated, so that higher means more uncertain.
 
     Args:
         logits (Tensor): ``(R, K, ...)`` class logits, ``K >= 2``.
 
     Returns:
-        Tensor: ``(R, ...)`` uncertainty in ``[-1, 0]``.
+        Tensor: ``(R, ...)`` uncertainty, ``<= 0``, 0 where the top two tie.
     """
     if logits.shape[1] < 2:
         raise ValueError('margin_uncertainty needs at least two classes, '
                          f'got shape {tuple(logits.shape)}')
-    top2 = logits.softmax(dim=1).topk(2, dim=1).values
+    top2 = logits.topk(2, dim=1).values
     return top2[:, 1] - top2[:, 0]
 
 

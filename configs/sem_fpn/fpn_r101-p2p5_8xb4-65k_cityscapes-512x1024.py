@@ -1,0 +1,45 @@
+# SemanticFPN R101 (P2-P5), Cityscapes, the PointRend paper's recipe
+# (appendix B, Table 7): 32 images per batch (4 x 8 GPUs), 512x1024 crops,
+# 40k / 15k / 10k iterations at 0.01 / 0.001 / 0.0001, linear warm-up over
+# 1000 iterations from 0.001, frozen BN in the backbone (GN in the head, as
+# detectron2), colour augmentation, scale 0.5-2.0 with a 32 pixel step,
+# horizontal flip; whole-image inference at 1024x2048.
+_base_ = 'mmseg::sem_fpn/fpn_r101_4xb2-80k_cityscapes-512x1024.py'
+
+model = dict(
+    pretrained=None,
+    backbone=dict(
+        type='ResNet',  # the standard (7x7 stem) ResNet-101
+        norm_cfg=dict(type='BN', requires_grad=False),
+        norm_eval=True,
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='torchvision://resnet101')),
+    decode_head=dict(
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+        dropout_ratio=-1))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomChoiceResize',
+         scales=[(4096, s) for s in range(512, 2049, 32)],
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size=(512, 1024), cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
+
+max_iters = 65000
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+         end=1000),
+    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
+         milestones=[40000, 55000], gamma=0.1)
+]
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
+auto_scale_lr = dict(enable=False, base_batch_size=32)
+default_hooks = dict(checkpoint=dict(by_epoch=False, interval=8000))

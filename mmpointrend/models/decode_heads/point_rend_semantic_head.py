@@ -1,0 +1,255 @@
+# Modified from https://github.com/facebookresearch/detectron2/tree/main/projects/PointRend  # noqa
+"""Semantic PointRend decode head for MMSegmentation (paper section 5).
+
+Shape shorthand: ``B`` images, ``K`` classes, ``C`` fine-grained channels,
+``P`` points per image, ``h x w`` the coarse prediction, ``H x W`` the
+(padded) input.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmpointrend.registry import seg_registries
+from ..mask_heads import PointRendPointHead
+from ..utils import (bilinear_gather, channels_last_table, margin_uncertainty,
+                     sample_training_points, subdivision_step)
+
+SEG_MODELS, _ = seg_registries()
+
+
+def _image_grid_gather(feats: Tensor, table: Tensor,
+                       rel_points: Tensor) -> Tensor:
+    """``(B, C, h, w)`` map (as ``table``) at relative points of each image:
+    ``(B, P, 2) -> (B, P, C)``."""
+    num_imgs, _, height, width = feats.shape
+    base = torch.arange(num_imgs, device=feats.device) * (height * width)
+    scale = rel_points.new_tensor([width, height])
+    return bilinear_gather(table, base, height, width, rel_points * scale)
+
+
+class PointRendSemanticHead(BaseModule):
+    """PointRend as the second head of ``CascadeEncoderDecoder``.
+
+    The first head (SemanticFPN's ``FPNHead``, DeepLabV3's ``ASPPHead``, ...)
+    gives the coarse ``K``-class prediction; this head refines it with the
+    shared :class:`PointRendPointHead` MLP over fine-grained features
+    (``in_index`` levels of the backbone / neck, e.g. P2 or res2) and the
+    coarse logits at each point. Uncertainty is the margin between the top
+    two class scores (:func:`margin_uncertainty`), in training and inference.
+
+    Training (``train_cfg``): ``num_points`` per image by importance sampling
+    (``oversample_ratio`` k, ``importance_sample_ratio`` beta), computed in
+    fp32 even under mixed precision; points on ``ignore_index`` do not count.
+    Inference (``test_cfg``): subdivision with ``subdivision_num_points``
+    points per step and image, all images at once; ``subdivision_steps``
+    steps of ``scale_factor`` (as MMSegmentation), or, when it is None, as
+    many as it takes to reach the (padded) input resolution, the last one
+    landing on it exactly.
+
+    Args:
+        num_classes (int): ``K``.
+        in_channels (Sequence[int]): Channels of the fine-grained levels.
+            Defaults to ``(256, )``.
+        in_index (Sequence[int]): Which backbone / neck outputs they are.
+            Defaults to ``(0, )``.
+        channels (int): Hidden width of the MLP. Defaults to 256.
+        num_fcs (int): Hidden layers. Defaults to 3.
+        coarse_pred_each_layer (bool): See :class:`PointRendPointHead`.
+            Defaults to True.
+        ignore_index (int): Label ignored by the loss. Defaults to 255.
+        align_corners (bool): Must be False: points follow ``grid_sample``'s
+            ``align_corners=False`` convention. Kept for the segmentor, which
+            reads it. Defaults to False.
+        loss_decode (dict): Point loss, called as ``loss(logits (B, K, P),
+            labels (B, P), ignore_index=...)``. Defaults to cross-entropy.
+        init_cfg (dict, optional): Initialisation config. Defaults to None.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: Sequence[int] = (256, ),
+                 in_index: Sequence[int] = (0, ),
+                 channels: int = 256,
+                 num_fcs: int = 3,
+                 coarse_pred_each_layer: bool = True,
+                 ignore_index: int = 255,
+                 align_corners: bool = False,
+                 loss_decode: dict = dict(
+                     type='CrossEntropyLoss', use_sigmoid=False,
+                     loss_weight=1.0),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if align_corners:
+            raise ValueError('PointRendSemanticHead samples points with '
+                             'align_corners=False; set align_corners=False '
+                             'on both heads of the CascadeEncoderDecoder')
+        in_channels, in_index = list(in_channels), list(in_index)
+        if len(in_channels) != len(in_index):
+            raise ValueError(f'in_channels {in_channels} and in_index '
+                             f'{in_index} must have one entry per level')
+        self.num_classes = num_classes
+        self.out_channels = num_classes
+        self.in_channels = in_channels
+        self.in_index = in_index
+        self.ignore_index = ignore_index
+        self.align_corners = False
+        self.threshold = 0.3  # read by mmseg only for binary segmentation
+        self.point_head = PointRendPointHead(
+            num_classes=num_classes,
+            in_channels=sum(in_channels),
+            fc_channels=channels,
+            num_fcs=num_fcs,
+            coarse_pred_each_layer=coarse_pred_each_layer)
+        self.loss_decode = SEG_MODELS.build(loss_decode)
+
+    def _fine(self, inputs: Sequence[Tensor]) -> List[Tensor]:
+        feats = [inputs[i] for i in self.in_index]
+        got = [f.shape[1] for f in feats]
+        if got != self.in_channels:
+            raise ValueError(f'PointRendSemanticHead expects in_channels '
+                             f'{self.in_channels} at in_index '
+                             f'{self.in_index}, got {got}')
+        return feats
+
+    def point_logits(self, fine: List[Tensor], fine_tables: List[Tensor],
+                     coarse: Tensor, coarse_table: Tensor,
+                     rel_points: Tensor) -> Tensor:
+        """Point-head logits at relative image points.
+
+        Args:
+            fine (list[Tensor]): Fine-grained levels ``(B, C_l, H_l, W_l)``.
+            fine_tables (list[Tensor]): Their ``channels_last_table``.
+            coarse (Tensor): ``(B, K, h, w)`` coarse logits.
+            coarse_table (Tensor): Its ``channels_last_table``.
+            rel_points (Tensor): ``(B, P, 2)`` in ``[0, 1]`` of the image.
+
+        Returns:
+            Tensor: ``(B, K, P)``.
+        """
+        fine_pts = torch.cat([
+            _image_grid_gather(f, t, rel_points)
+            for f, t in zip(fine, fine_tables)
+        ], -1)
+        coarse_pts = _image_grid_gather(coarse, coarse_table, rel_points)
+        return self.point_head(fine_pts.transpose(1, 2),
+                               coarse_pts.transpose(1, 2))
+
+    def forward(self, inputs: Sequence[Tensor], prev_output: Tensor):
+        """Not used: the head predicts through :meth:`predict`."""
+        raise NotImplementedError(
+            'PointRendSemanticHead has no dense forward; use it as the last '
+            'head of CascadeEncoderDecoder (loss / predict)')
+
+    def loss(self, inputs: Sequence[Tensor], prev_output: Tensor,
+             batch_data_samples: list, train_cfg: dict, **kwargs) -> dict:
+        """Point loss on importance-sampled points.
+
+        Args:
+            inputs (Sequence[Tensor]): Backbone / neck outputs.
+            prev_output (Tensor): ``(B, K, h, w)`` coarse logits.
+            batch_data_samples (list[SegDataSample]): With ``gt_sem_seg``.
+            train_cfg (dict): ``num_points``, ``oversample_ratio``,
+                ``importance_sample_ratio``.
+
+        Returns:
+            dict: ``loss_point`` and ``acc_point``.
+        """
+        from mmseg.models.losses import accuracy
+        fine = self._fine(inputs)
+        # Point selection and sampling in fp32, also under autocast.
+        with torch.autocast(device_type=prev_output.device.type,
+                            enabled=False):
+            coarse = prev_output.float()
+            with torch.no_grad():
+                points = sample_training_points(
+                    coarse.detach(), margin_uncertainty,
+                    train_cfg['num_points'], train_cfg['oversample_ratio'],
+                    train_cfg['importance_sample_ratio'])
+            fine = [f.float() for f in fine]
+            logits = self.point_logits(
+                fine, [channels_last_table(f) for f in fine], coarse,
+                channels_last_table(coarse), points)
+        gt = torch.stack(
+            [s.gt_sem_seg.data for s in batch_data_samples])  # (B, 1, H, W)
+        labels = self._point_labels(gt, points)
+        loss = self.loss_decode(logits, labels, ignore_index=self.ignore_index)
+        return dict(
+            loss_point=loss,
+            acc_point=accuracy(logits, labels, ignore_index=self.ignore_index))
+
+    @staticmethod
+    def _point_labels(gt: Tensor, rel_points: Tensor) -> Tensor:
+        """Label of the pixel under each point: ``(B, 1, H, W)`` ->
+        ``(B, P)`` (nearest, like ``grid_sample(mode='nearest')``)."""
+        num_imgs, _, height, width = gt.shape
+        xs = (rel_points[..., 0] * width).long().clamp(0, width - 1)
+        ys = (rel_points[..., 1] * height).long().clamp(0, height - 1)
+        flat = gt.reshape(num_imgs, -1)
+        return torch.gather(flat, 1, ys * width + xs).long()
+
+    def predict(self, inputs: Sequence[Tensor], prev_output: Tensor,
+                batch_img_metas: List[dict], test_cfg: dict,
+                **kwargs) -> Tensor:
+        """Subdivision inference, all images of the batch at once.
+
+        Args:
+            inputs (Sequence[Tensor]): Backbone / neck outputs.
+            prev_output (Tensor): ``(B, K, h, w)`` coarse logits.
+            batch_img_metas (list[dict]): With ``pad_shape`` or
+                ``img_shape``.
+            test_cfg (dict): ``subdivision_num_points``, ``scale_factor``
+                and ``subdivision_steps`` (None: up to the input size).
+
+        Returns:
+            Tensor: ``(B, K, H, W)`` logits at the (padded) input size.
+        """
+        from mmseg.models.utils import resize
+        meta = batch_img_metas[0]
+        if isinstance(meta['img_shape'], torch.Size):  # slide inference
+            size = tuple(meta['img_shape'])
+        else:
+            size = tuple(meta.get('pad_shape', meta['img_shape'])[:2])
+        fine = self._fine(inputs)
+        fine_tables = [channels_last_table(f) for f in fine]
+        coarse_table = channels_last_table(prev_output)
+
+        def predict_points(points: Tensor, _indices: Tensor) -> Tensor:
+            return self.point_logits(fine, fine_tables, prev_output,
+                                     coarse_table, points)
+
+        num_points = test_cfg['subdivision_num_points']
+        scale = test_cfg.get('scale_factor', 2)
+        steps = test_cfg.get('subdivision_steps')
+        logits = prev_output
+        for out_size in self._step_sizes(prev_output.shape[-2:], size, scale,
+                                         steps):
+            logits = subdivision_step(logits, predict_points,
+                                      margin_uncertainty, num_points,
+                                      output_size=out_size)
+        if tuple(logits.shape[-2:]) != size:
+            logits = resize(logits, size=size, mode='bilinear',
+                            align_corners=False)
+        return logits
+
+    @staticmethod
+    def _step_sizes(coarse_size: Sequence[int], target: Tuple[int, int],
+                    scale: int, steps: Optional[int]) -> List[Tuple[int,
+                                                                    int]]:
+        """Output size of each subdivision step."""
+        h, w = int(coarse_size[0]), int(coarse_size[1])
+        sizes = []
+        if steps is not None:
+            for _ in range(steps):
+                h, w = h * scale, w * scale
+                sizes.append((h, w))
+            return sizes
+        while h < target[0] or w < target[1]:
+            h, w = min(h * scale, target[0]), min(w * scale, target[1])
+            sizes.append((h, w))
+        return sizes
+
+
+if SEG_MODELS is not None:
+    SEG_MODELS.register_module(module=PointRendSemanticHead)
