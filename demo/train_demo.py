@@ -1,11 +1,14 @@
-"""CPU demo: PointRend vs. the 4x conv Mask R-CNN on generated shapes.
+"""CPU demo: PointRend next to its baseline, trained on generated data.
 
-Generates a small COCO-format dataset of shapes with detailed boundaries,
-trains both models from scratch with the same backbone, data and schedule,
-evaluates both with COCO mask and box AP and prints them side by side.
+Instance segmentation: a COCO-format dataset of shapes with detailed
+boundaries; PointRend and the 4x conv Mask R-CNN, same backbone, data and
+schedule; COCO mask and box AP. Semantic segmentation: street-like scenes with
+poles, wires and text; SemanticFPN with and without PointRend; mIoU. Both
+models of a task train from scratch on the CPU and are printed side by side.
 
-    python demo/train_demo.py                 # a few minutes per model
-    python demo/train_demo.py --iters 3000    # longer, better numbers
+    python demo/train_demo.py                   # both tasks, minutes per model
+    python demo/train_demo.py --task semantic   # one task
+    python demo/train_demo.py --iters 3000      # longer, better numbers
 """
 import argparse
 import json
@@ -18,21 +21,38 @@ from mmengine.runner import Runner
 
 import mmpointrend  # noqa: F401
 from mmpointrend.apis import prepare_runner_cfg
-from mmpointrend.datasets import generate_coco_shapes
+from mmpointrend.datasets import (generate_coco_shapes,
+                                  generate_semantic_scenes)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-MODELS = (
-    ('Mask R-CNN (4x conv, 28x28)',
-     'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py'),
-    ('PointRend (224x224)', 'configs/demo/point-rend_r18-tiny_fpn_shapes.py'),
+TASKS = dict(
+    instance=dict(
+        models=(('Mask R-CNN (4x conv, 28x28)',
+                 'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py'),
+                ('PointRend (224x224)',
+                 'configs/demo/point-rend_r18-tiny_fpn_shapes.py')),
+        metrics=(('mask AP', 'coco/segm_mAP'), ('AP50', 'coco/segm_mAP_50'),
+                 ('AP75', 'coco/segm_mAP_75'), ('box AP', 'coco/bbox_mAP')),
+        iters=500),
+    semantic=dict(
+        models=(('SemanticFPN (stride 4)',
+                 'configs/demo/fpn_r18-tiny_scenes-seg.py'),
+                ('SemanticFPN + PointRend (full resolution)',
+                 'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py')),
+        metrics=(('mIoU', 'mIoU'), ('mAcc', 'mAcc'), ('aAcc', 'aAcc')),
+        iters=800),
 )
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--iters', type=int, default=500,
-                        help='training iterations per model (batch 4)')
+    parser.add_argument('--task', choices=['all', 'instance', 'semantic'],
+                        default='all')
+    parser.add_argument(
+        '--iters', type=int, default=None,
+        help='training iterations per model, batch 4 (default: 500 '
+        'instance, 800 semantic)')
     parser.add_argument('--num-train', type=int, default=400)
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--seed', type=int, default=0)
@@ -48,7 +68,8 @@ def demo_cfg(path: str, data_root: str, work_dir: str, iters: int,
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = data_root
     for key in ('val_evaluator', 'test_evaluator'):
-        cfg[key].ann_file = osp.join(data_root, 'val.json')
+        if 'ann_file' in cfg[key]:
+            cfg[key].ann_file = osp.join(data_root, 'val.json')
     cfg.work_dir = work_dir
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters + 1  # evaluate once, after training
@@ -61,26 +82,36 @@ def demo_cfg(path: str, data_root: str, work_dir: str, iters: int,
     return prepare_runner_cfg(cfg)
 
 
-def main():
-    args = parse_args()
-    work_dir = osp.abspath(args.work_dir)
-    data_root = osp.join(work_dir, 'data') + '/'
+def make_data(task: str, work_dir: str, args) -> str:
+    """Generate the task's dataset once (kept while its settings match)."""
+    data_root = osp.join(work_dir, f'data_{task}') + '/'
     stamp = osp.join(data_root, 'done.json')
     spec = dict(num_train=args.num_train, num_val=args.num_val,
                 seed=args.seed)
-    if not osp.exists(stamp) or json.load(open(stamp)) != spec:
-        t0 = time.time()
+    if osp.exists(stamp) and json.load(open(stamp)) == spec:
+        return data_root
+    t0 = time.time()
+    if task == 'instance':
         generate_coco_shapes(data_root, args.num_train, args.num_val,
                              seed=args.seed)
-        json.dump(spec, open(stamp, 'w'))
-        print(f'generated {args.num_train}+{args.num_val} images in '
-              f'{time.time() - t0:.1f}s under {data_root}')
+    else:
+        generate_semantic_scenes(data_root, args.num_train, args.num_val,
+                                 seed=args.seed)
+    json.dump(spec, open(stamp, 'w'))
+    print(f'generated {args.num_train}+{args.num_val} {task} images in '
+          f'{time.time() - t0:.1f}s under {data_root}')
+    return data_root
 
+
+def run_task(task: str, work_dir: str, args) -> str:
+    spec = TASKS[task]
+    iters = args.iters or spec['iters']
+    data_root = make_data(task, work_dir, args)
     rows = []
-    for (name, path), key in zip(MODELS, ('baseline', 'pointrend')):
+    for (name, path), key in zip(spec['models'], ('baseline', 'pointrend')):
         if args.only and args.only != key:
             continue
-        cfg = demo_cfg(path, data_root, osp.join(work_dir, key), args.iters,
+        cfg = demo_cfg(path, data_root, osp.join(work_dir, task, key), iters,
                        args.seed)
         runner = Runner.from_cfg(cfg)
         t0 = time.time()
@@ -89,27 +120,36 @@ def main():
         t0 = time.time()
         metrics = runner.test()
         test_s = time.time() - t0
-        rows.append(dict(model=name, config=path, iters=args.iters,
+        scale = 100 if task == 'instance' else 1  # coco AP is in [0, 1]
+        rows.append(dict(model=name, config=path, iters=iters,
                          train_s=round(train_s, 1), test_s=round(test_s, 1),
-                         **{k: round(100 * v, 1) for k, v in metrics.items()
-                            if k.startswith('coco/') and v >= 0}))
-
-    header = ('| model | mask AP | AP50 | AP75 | box AP | train (s) | '
-              'test (s) |\n|---|---|---|---|---|---|---|')
-    lines = [header] + [
-        f"| {r['model']} | {r.get('coco/segm_mAP')} | "
-        f"{r.get('coco/segm_mAP_50')} | {r.get('coco/segm_mAP_75')} | "
-        f"{r.get('coco/bbox_mAP')} | {r['train_s']} | {r['test_s']} |"
-        for r in rows
-    ]
+                         **{k: round(scale * v, 1)
+                            for k, v in metrics.items()}))
+    names = [m[0] for m in spec['metrics']]
+    lines = [f"| model | {' | '.join(names)} | train (s) | test (s) |",
+             '|' + '---|' * (len(names) + 3)]
+    for r in rows:
+        vals = ' | '.join(str(r.get(k)) for _, k in spec['metrics'])
+        lines.append(f"| {r['model']} | {vals} | {r['train_s']} | "
+                     f"{r['test_s']} |")
     table = '\n'.join(lines)
-    print(f'\nResults after {args.iters} iterations (batch 4, CPU), '
-          f'{args.num_val} validation images:\n{table}')
-    os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+    print(f'\n{task}: {iters} iterations (batch 4, CPU from scratch), '
+          f'{args.num_val} validation images:\n{table}\n')
+    with open(osp.join(work_dir, f'results_{task}.json'), 'w') as f:
         json.dump(rows, f, indent=2)
+    return f'### {task} ({iters} iterations)\n\n{table}\n'
+
+
+def main():
+    args = parse_args()
+    work_dir = osp.abspath(args.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    tasks = ['instance', 'semantic'] if args.task == 'all' else [args.task]
+    report = [run_task(task, work_dir, args) for task in tasks]
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
-        f.write(table + '\n')
+        f.write('\n'.join(report))
+    print('\n'.join(report))
+    print(f'results: {osp.join(work_dir, "results.md")}')
 
 
 if __name__ == '__main__':

@@ -4,6 +4,9 @@
 # 0.01 after a 1000-iteration linear warm-up from 0.001, lr x10 on the ASPP
 # head and its prediction conv, SyncBN over the 16 images, scale 0.5-2.0 with
 # a 32 pixel step, flip; no auxiliary head; whole-image inference.
+# The paper's "DeeplabV3-OS-8" row (Table 6) is the OS16 model evaluated with
+# res4 dilated: `tools/test.py` this config with the OS16 config's checkpoint
+# (the weights are the same shapes); training this config trains at OS8.
 _base_ = 'mmseg::deeplabv3/deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py'
 
 crop_size = (768, 768)
