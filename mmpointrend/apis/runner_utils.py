@@ -25,6 +25,22 @@ def _no_cuda_set_device(device) -> None:
     """
 
 
+def sync_bn_to_bn(node):
+    """Replace every ``SyncBN`` / ``MMSyncBN`` norm config by ``BN``, in
+    place; returns how many were replaced."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') in ('SyncBN', 'MMSyncBN'):
+            node['type'] = 'BN'
+            count += 1
+        for value in node.values():
+            count += sync_bn_to_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += sync_bn_to_bn(value)
+    return count
+
+
 def prepare_runner_cfg(cfg: Config) -> Config:
     """Make a GPU config runnable where there is no GPU.
 
@@ -33,7 +49,9 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     - distributed runs use the gloo backend instead of NCCL;
     - with a launcher, the model is wrapped by
       :class:`CPUDistributedDataParallel` and mmengine's device selection
-      is skipped, so ``tools/dist_train.sh CONFIG 2`` runs two CPU processes.
+      is skipped, so ``tools/dist_train.sh CONFIG 2`` runs two CPU processes;
+      SyncBN (which torch runs on GPUs only) becomes per-process BN. (A
+      single-process run needs nothing: mmengine reverts SyncBN itself.)
 
     Args:
         cfg (Config): The full config, modified in place.
@@ -43,12 +61,10 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     """
     if torch.cuda.is_available():
         return cfg
-    env_cfg = cfg.setdefault('env_cfg', {})
-    dist_cfg = env_cfg.setdefault('dist_cfg', {})
-    if dist_cfg.get('backend', 'nccl') == 'nccl':
-        dist_cfg['backend'] = 'gloo'
+XX
     if cfg.get('launcher', 'none') != 'none':
         torch.cuda.set_device = _no_cuda_set_device
+        sync_bn_to_bn(cfg.model)
         wrapper = cfg.get('model_wrapper_cfg') or {}
         if wrapper.get('type', 'MMDistributedDataParallel') == \
                 'MMDistributedDataParallel':

@@ -138,3 +138,21 @@ def test_dist_train_and_test_two_cpu_processes(shapes_data, tmp_path):
         capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     assert 'coco/segm_mAP' in out.stdout + out.stderr
+
+
+def test_prepare_runner_cfg_on_cpu():
+    from mmengine.config import Config
+
+    from mmpointrend.apis import prepare_runner_cfg
+    from mmpointrend.apis.runner_utils import sync_bn_to_bn
+    cfg = Config(dict(model=dict(
+        backbone=dict(norm_cfg=dict(type='SyncBN')),
+        decode_head=[dict(norm_cfg=dict(type='SyncBN')),
+                     dict(norm_cfg=dict(type='GN'))])))
+    assert sync_bn_to_bn(cfg.model) == 2
+    assert cfg.model.decode_head[0].norm_cfg.type == 'BN'
+    assert cfg.model.decode_head[1].norm_cfg.type == 'GN'
+    if not torch.cuda.is_available():
+        cfg = prepare_runner_cfg(Config(dict(model=dict(), launcher='none')))
+        assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+        assert 'model_wrapper_cfg' not in cfg

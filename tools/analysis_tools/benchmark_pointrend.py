@@ -58,6 +58,13 @@ def parse_args():
         help='skip mmdet where its (R, K, 224, 224) refinement tensor alone '
         'would exceed this many GB')
     parser.add_argument('--no-flops', action='store_true')
+    parser.add_argument(
+        '--semantic', action='store_true',
+        help='also compare the semantic head with mmseg\'s PointHead at '
+        '1024x2048 (SemanticFPN: 2 steps from stride 4; DeepLabV3: 4 steps '
+        'from stride 16)')
+    parser.add_argument('--instance', action=argparse.BooleanOptionalAction,
+                        default=True, help='run the instance cases')
     parser.add_argument('--out', help='write the table (markdown) here')
     return parser.parse_args()
 
@@ -209,6 +216,54 @@ def one_mask_complexity(ours, theirs, img_hw, device):
     return out
 
 
+def semantic_cases(device, repeat):
+    """Ours vs mmseg's PointHead, same weights, 1024x2048, 19 classes."""
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS as SEG_MODELS
+
+    from mmpointrend.models import PointRendSemanticHead
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        import mmseg.models  # noqa: F401
+        ours = PointRendSemanticHead(num_classes=19).to(device).eval()
+        theirs = SEG_MODELS.build(
+            dict(type='PointHead', in_channels=[256], in_index=[0],
+                 channels=256, num_fcs=3, coarse_pred_each_layer=True,
+                 dropout_ratio=-1, num_classes=19,
+                 align_corners=False)).to(device).eval()
+    ours.init_weights()
+    torch.nn.init.normal_(ours.point_head.fc_logits.weight, std=0.05)
+    for a, b in zip(ours.point_head.fcs, theirs.fcs):
+        b.conv.load_state_dict(a.state_dict())
+    theirs.fc_seg.load_state_dict(ours.point_head.fc_logits.state_dict())
+    g = torch.Generator().manual_seed(0)
+    res2 = torch.randn(1, 256, 256, 512, generator=g).to(device)
+    metas = [dict(img_shape=(1024, 2048), pad_shape=(1024, 2048))]
+    rows = []
+    for name, stride, steps in (('SemanticFPN P2-P5', 4, 2),
+                                ('DeepLabV3 OS16', 16, 4)):
+        coarse = torch.randn(1, 19, 1024 // stride, 2048 // stride,
+                             generator=g).to(device)
+        cfg = Config(dict(subdivision_steps=steps, scale_factor=2,
+                          subdivision_num_points=8096))
+        with torch.no_grad():
+            t_o, m_o = run(lambda: ours.predict([res2], coarse, metas, cfg),
+                           repeat, device)
+            t_m, m_m = run(lambda: theirs.predict([res2], coarse, metas,
+                                                  cfg), repeat, device)
+            same = (ours.predict([res2], coarse, metas, cfg).argmax(1) ==
+                    theirs.predict([res2], coarse, metas, cfg).argmax(1)
+                    ).float().mean().item()
+        rows.append(f'| {name} | {steps} | {t_m:.2f} | {t_o:.2f} | '
+                    f'{t_m / t_o:.2f}x | {m_m:.0f} | {m_o:.0f} | '
+                    f'{100 * same:.3f} |')
+        print(rows[-1], flush=True)
+    return ('\n\nSemantic, 1024x2048 input, 19 classes, 8096 points per '
+            'step, res2/P2 256 channels at stride 4:\n\n| model | steps | '
+            'mmseg PointHead time (s) | ours time (s) | speed-up | mmseg '
+            'peak mem (MB) | ours peak mem (MB) | same argmax (%) |\n' +
+            '|---' * 8 + '|\n' + '\n'.join(rows))
+
+
 def main():
     args = parse_args()
     if args.threads:
@@ -221,7 +276,7 @@ def main():
           f'{torch.get_num_threads()} threads, {platform.processor() or "?"}'
           f', input {img_hw[0]}x{img_hw[1]}, 5 steps x 28^2 points, '
           '224x224 masks')
-    for case in args.cases:
+    for case in (args.cases if args.instance else []):
         num_boxes, num_classes = (int(v) for v in case.split('x'))
         if num_classes not in heads:
             heads[num_classes] = build_heads(num_classes, device)
@@ -274,9 +329,11 @@ def main():
             f"| {r['boxes']} x {r['classes']} | {mm[0]} | {r['t_ours']:.2f} "
             f"| {mm[2]} | {mm[3]} | {r['m_ours']:.0f} | {mm[4]} | "
             f"{r['floor']:.2f} | {r['t_ours'] / r['floor']:.2f} |")
-    table = '\n'.join(lines)
+    table = '\n'.join(lines) if rows else ''
     print('\n' + table)
-    if not args.no_flops:
+    if args.semantic:
+        table += semantic_cases(device, args.repeat)
+    if not args.no_flops and args.instance:
         ours, theirs = heads.get(80) or build_heads(80, device)
         cx = one_mask_complexity(ours, theirs, img_hw, device)
         extra = ('\n\nOne 224x224 mask, 80 classes (mmengine FlopAnalyzer / '
