@@ -61,7 +61,12 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     """
     if torch.cuda.is_available():
         return cfg
-XX
+    if cfg.get('env_cfg') is None:
+        cfg.env_cfg = dict()
+    if cfg.env_cfg.get('dist_cfg') is None:
+        cfg.env_cfg.dist_cfg = dict()
+    if cfg.env_cfg.dist_cfg.get('backend', 'nccl') == 'nccl':
+        cfg.env_cfg.dist_cfg.backend = 'gloo'
     if cfg.get('launcher', 'none') != 'none':
         torch.cuda.set_device = _no_cuda_set_device
         sync_bn_to_bn(cfg.model)
