@@ -215,7 +215,10 @@ class PointRendSemanticHead(BaseModule):
         fine_tables = [channels_last_table(f) for f in fine]
         coarse_table = channels_last_table(prev_output)
 
-        def predict_points(points: Tensor, _indices: Tensor) -> Tensor:
+        def predict_points(points: Tensor, _indices: Tensor,
+                           regions: Tensor) -> Tensor:
+            if len(regions) != len(prev_output):
+                raise NotImplementedError('all images are refined together')
             return self.point_logits(fine, fine_tables, prev_output,
                                      coarse_table, points)
 

@@ -5,6 +5,7 @@ Shape shorthand: ``B`` images, ``R`` boxes of the whole batch, ``K`` classes,
 ``P`` points per box, ``C`` fine-grained channels, ``M`` coarse mask side.
 """
 import difflib
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -35,7 +36,7 @@ _TRAIN_KEYS = {
 _TEST_KEYS = {
     'score_thr', 'nms', 'max_per_img', 'mask_thr_binary',
     'subdivision_steps', 'subdivision_num_points', 'scale_factor',
-    'max_points_per_chunk'
+    'max_points_per_chunk', 'adaptive_resolution'
 }
 _TRAIN_DEFAULTS = dict(
     num_points=14 * 14,
@@ -48,7 +49,8 @@ _TEST_DEFAULTS = dict(
     subdivision_num_points=28 * 28,
     scale_factor=2,
     mask_thr_binary=0.5,
-    max_points_per_chunk=1 << 12)
+    max_points_per_chunk=1 << 12,
+    adaptive_resolution=False)
 
 
 def _check_keys(cfg: Optional[dict], known: set, where: str) -> None:
@@ -96,7 +98,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     each predicting at most ``subdivision_num_points`` points; only the
     predicted class's channel is ever refined, all boxes of the batch at once
     (in chunks of at most ``max_points_per_chunk`` points); each mask is pasted
-    only around its box.
+    only around its box. With ``adaptive_resolution`` a box stops subdividing
+    once its mask resolution reaches its size in the image (later steps only
+    upsample it).
 
     Args:
         point_head (dict): Config of the point head.
@@ -355,15 +359,14 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             coarse = self._coarse_logits(x, rois_c)
             side = coarse.shape[-1]
             coarse_table = head.project_coarse(coarse, labels_c)
-            coarse_base = torch.arange(len(rois_c), device=rois.device) * \
-                side * side
 
-            def predict(points: Tensor, _indices: Tensor, rois_c=rois_c,
-                        labels_c=labels_c, coarse_table=coarse_table,
-                        coarse_base=coarse_base, side=side) -> Tensor:
-                img_points = box_points_to_image_points(points, rois_c[:, 1:])
+            def predict(points: Tensor, _indices: Tensor, regions: Tensor,
+                        rois_c=rois_c, labels_c=labels_c,
+                        coarse_table=coarse_table, side=side) -> Tensor:
+                rois_r, labels_r = rois_c[regions], labels_c[regions]
+                img_points = box_points_to_image_points(points, rois_r[:, 1:])
                 fine = [
-                    sample_image_features(m, rois_c[:, 0], img_points,
+                    sample_image_features(m, rois_r[:, 0], img_points,
                                           stride, table=t, channels_last=True)
                     for m, t, stride in zip(levels, tables,
                                             ext.featmap_strides)
@@ -374,16 +377,30 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                 first = fine[0]
                 for f in fine[1:]:
                     first += f
-                coarse_pts = bilinear_gather(coarse_table, coarse_base, side,
+                coarse_pts = bilinear_gather(coarse_table,
+                                             regions * (side * side), side,
                                              side, points * side)
-                return head.forward_projected(first, coarse_pts, labels_c)
+                return head.forward_projected(first, coarse_pts, labels_r)
 
             class_logits = coarse[torch.arange(len(labels_c)), labels_c]
             refined.append(
                 subdivide(class_logits[:, None], predict, binary_uncertainty,
                           cfg.subdivision_steps, cfg.subdivision_num_points,
-                          cfg.scale_factor))
+                          cfg.scale_factor,
+                          region_steps=self._region_steps(rois_c, side)))
         return torch.cat(refined)
+
+    def _region_steps(self, rois: Tensor, side: int) -> Optional[Tensor]:
+        """Steps per box with ``adaptive_resolution``: a box stops
+        subdividing once its mask side ``side * s^t`` reaches the box's
+        larger side in test-image pixels (paper Fig. 7, Table 3)."""
+        cfg = self.test_cfg
+        if not cfg.adaptive_resolution:
+            return None
+        size = (rois[:, 3:5] - rois[:, 1:3]).amax(1).clamp(min=1)
+        steps = torch.ceil(
+            torch.log(size / side) / math.log(cfg.scale_factor))
+        return steps.clamp(0, cfg.subdivision_steps).long()
 
     def _num_refined_points(self, num_rois: int) -> int:
         """Points the subdivision will predict for ``num_rois`` boxes."""

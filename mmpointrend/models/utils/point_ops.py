@@ -31,10 +31,11 @@ from torch import Tensor
 #: ``uncertainty_fn(logits) -> scores``: ``(R, K, P) -> (R, P)`` or
 #: ``(R, K, H, W) -> (R, H, W)``; higher score means more uncertain.
 UncertaintyFn = Callable[[Tensor], Tensor]
-#: ``point_predictor(points, point_indices) -> logits``: given relative
-#: ``points`` ``(R, P, 2)`` and their flat grid indices ``(R, P)``, predict
-#: ``(R, K, P)`` logits at those points.
-PointPredictor = Callable[[Tensor, Tensor], Tensor]
+#: ``point_predictor(points, point_indices, regions) -> logits``: given
+#: relative ``points`` ``(R', P, 2)`` of the regions ``regions`` (``(R',)``
+#: row indices into the full set of ``R`` regions) and their flat grid
+#: indices ``(R', P)``, predict ``(R', K, P)`` logits at those points.
+PointPredictor = Callable[[Tensor, Tensor, Tensor], Tensor]
 
 
 def binary_uncertainty(logits: Tensor) -> Tensor:
@@ -342,7 +343,8 @@ def subdivision_step(logits: Tensor,
                      num_points: int,
                      scale_factor: int = 2,
                      output_size: Optional[Sequence[int]] = None,
-                     predict: bool = True) -> Tensor:
+                     predict: bool = True,
+                     regions: Optional[Tensor] = None) -> Tensor:
     """One adaptive subdivision step (paper Fig. 4).
 
     Upsample the logits bilinearly, pick the ``N`` most uncertain cells of the
@@ -351,7 +353,7 @@ def subdivision_step(logits: Tensor,
     Args:
         logits (Tensor): ``(R, K, H, W)`` current prediction.
         point_predictor (Callable): see :data:`PointPredictor`; must return
-            ``(R, K, P)`` logits.
+            ``(R', K, P)`` logits.
         uncertainty_fn (Callable): ``(R, K, H, W) -> (R, H, W)``.
         num_points (int): ``N``, points refined per region.
         scale_factor (int): Upsampling factor. Defaults to 2.
@@ -359,6 +361,8 @@ def subdivision_step(logits: Tensor,
             instead of ``scale_factor`` (the last semantic step lands exactly
             on the input resolution). Defaults to None.
         predict (bool): If False, only upsample. Defaults to True.
+        regions (Tensor, optional): ``(R',)`` rows to refine; the others are
+            only upsampled. Defaults to None (all).
 
     Returns:
         Tensor: ``(R, K, H', W')`` refined logits.
@@ -371,14 +375,23 @@ def subdivision_step(logits: Tensor,
                                mode='bilinear', align_corners=False)
     if not predict:
         return logits
-    num_regions, channels, height, width = logits.shape
-    indices, points = top_uncertain_grid_points(uncertainty_fn(logits),
+    if regions is None:
+        regions = torch.arange(logits.shape[0], device=logits.device)
+    if len(regions) == 0:
+        return logits
+    sub = logits[regions] if len(regions) < len(logits) else logits
+    num_regions, channels, height, width = sub.shape
+    indices, points = top_uncertain_grid_points(uncertainty_fn(sub),
                                                 num_points)
-    point_logits = point_predictor(points, indices).to(logits.dtype)
-    logits = logits.reshape(num_regions, channels, height * width)
-    logits = logits.scatter(
+    point_logits = point_predictor(points, indices, regions).to(logits.dtype)
+    sub = sub.reshape(num_regions, channels, height * width).scatter(
         2, indices[:, None, :].expand(-1, channels, -1), point_logits)
-    return logits.reshape(num_regions, channels, height, width)
+    sub = sub.reshape(num_regions, channels, height, width)
+    if len(regions) == len(logits):
+        return sub
+    logits = logits.clone()
+    logits[regions] = sub
+    return logits
 
 
 def subdivide(logits: Tensor,
@@ -386,7 +399,8 @@ def subdivide(logits: Tensor,
               uncertainty_fn: UncertaintyFn,
               num_steps: int,
               num_points: int,
-              scale_factor: int = 2) -> Tensor:
+              scale_factor: int = 2,
+              region_steps: Optional[Tensor] = None) -> Tensor:
     """Adaptive subdivision inference: ``num_steps`` x :func:`subdivision_step`.
 
     A step whose finer grid has no more cells than ``N`` is only upsampled
@@ -401,15 +415,26 @@ def subdivide(logits: Tensor,
         num_steps (int): Subdivision steps.
         num_points (int): ``N``, points per step.
         scale_factor (int): Upsampling factor per step. Defaults to 2.
+        region_steps (Tensor, optional): ``(R,)`` steps each region is
+            refined for (resolution-adaptive inference); later steps only
+            upsample it. Defaults to None (``num_steps`` for all).
 
     Returns:
         Tensor: ``(R, K, H * s^T, W * s^T)`` logits.
     """
     for step in range(num_steps):
-        height = logits.shape[-2] * scale_factor
-        width = logits.shape[-1] * scale_factor
-        skip = (num_points >= scale_factor**2 * height * width
-                and step < num_steps - 1)
+        cells = logits.shape[-2] * logits.shape[-1] * scale_factor**2
+        # the step after this one selects every cell of its grid anyway
+        covered = num_points >= scale_factor**2 * cells
+        predict = not (covered and step < num_steps - 1)
+        regions = None
+        if region_steps is not None:
+            keep = region_steps > step
+            if covered:  # only regions whose last step this is need it
+                keep &= region_steps == step + 1
+            regions = torch.nonzero(keep)[:, 0]
+            predict = True
         logits = subdivision_step(logits, point_predictor, uncertainty_fn,
-                                  num_points, scale_factor, predict=not skip)
+                                  num_points, scale_factor, predict=predict,
+                                  regions=regions)
     return logits

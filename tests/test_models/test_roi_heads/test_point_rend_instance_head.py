@@ -243,10 +243,35 @@ def test_refine_fine_projection_paths_agree(monkeypatch):
         direct = head.refine_masks(x, rois, labels)
         coarse = head._coarse_logits(x, rois)
 
-        def plain(points, _):
-            return head._point_logits(x, rois, coarse, labels, points)
+        def plain(points, _, regions):
+            return head._point_logits(x, rois[regions], coarse[regions],
+                                      labels[regions], points)
 
         ref = subdivide(coarse[torch.arange(5), labels][:, None], plain,
                         binary_uncertainty, 5, 784)
     assert torch.allclose(projected, direct, atol=1e-4)
     assert torch.allclose(projected, ref, atol=1e-4)
+
+
+def test_adaptive_resolution_stops_small_boxes_early():
+    cfg = small_roi_head_cfg()
+    head = MODELS.build(cfg).eval()
+    torch.nn.init.normal_(head.point_head.fc_logits.weight, std=0.3)
+    x = feats(batch=1)
+    # 6 px (0 steps), 40 px (3 steps: 56 >= 40), 230 px (5 steps)
+    rois = torch.tensor([[0, 10., 10., 16., 16.], [0, 20., 20., 60., 50.],
+                         [0, 5., 5., 235., 200.]])
+    labels = torch.tensor([1, 2, 3])
+    with torch.no_grad():
+        full = head.refine_masks(x, rois, labels)
+        head.test_cfg.adaptive_resolution = True
+        assert head._region_steps(rois, 7).tolist() == [0, 3, 5]
+        adaptive = head.refine_masks(x, rois, labels)
+        coarse = head._coarse_logits(x, rois)[torch.arange(3), labels]
+    up = coarse[:1, None]
+    for _ in range(5):  # 0 steps: only the x2 bilinear upsamplings
+        up = torch.nn.functional.interpolate(up, scale_factor=2,
+                                             mode='bilinear')
+    assert torch.allclose(adaptive[0], up[0], atol=1e-5)
+    assert not torch.allclose(adaptive[1], full[1], atol=1e-3)
+    assert torch.allclose(adaptive[2], full[2], atol=1e-5)

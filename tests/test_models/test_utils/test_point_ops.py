@@ -159,8 +159,8 @@ def test_subdivide_equals_per_region_loop():
     logits = torch.randn(4, 1, 7, 7)
     field = torch.randn(4, 1, 50, 50)
 
-    def predict_batched(points, _indices):
-        return point_sample(field, points)
+    def predict_batched(points, _indices, regions):
+        return point_sample(field[regions], points)
 
     def predict_one(points, r):
         return point_sample(field[r:r + 1], points)
@@ -176,7 +176,7 @@ def test_subdivision_step_output_size_and_predict_flag():
     logits = torch.randn(2, 3, 5, 5)
     calls = []
 
-    def predict(points, indices):
+    def predict(points, indices, regions):
         calls.append(points.shape)
         return torch.zeros(points.shape[0], 3, points.shape[1])
 
@@ -187,3 +187,26 @@ def test_subdivision_step_output_size_and_predict_flag():
     out = subdivision_step(logits, predict, margin_uncertainty, 7,
                            predict=False)
     assert out.shape == (2, 3, 10, 10) and len(calls) == 1
+
+
+def test_subdivide_region_steps_equals_per_region_loop():
+    torch.manual_seed(2)
+    logits = torch.randn(5, 1, 7, 7)
+    field = torch.randn(5, 1, 50, 50)
+    steps = torch.tensor([0, 1, 2, 5, 3])
+
+    def predict_batched(points, _indices, regions):
+        return point_sample(field[regions], points)
+
+    out = subdivide(logits, predict_batched, binary_uncertainty, 5, 784,
+                    region_steps=steps)
+    assert out.shape == (5, 1, 224, 224)
+    for r in range(5):
+        ref = _reference_subdivision(
+            logits[r:r + 1],
+            lambda p, _r, r=r: point_sample(field[r:r + 1], p),
+            int(steps[r]), 784)
+        for _ in range(5 - int(steps[r])):
+            ref = F.interpolate(ref, scale_factor=2, mode='bilinear',
+                                align_corners=False)
+        assert torch.allclose(out[r:r + 1], ref, atol=1e-5), r
