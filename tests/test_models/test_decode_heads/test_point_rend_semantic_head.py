@@ -140,3 +140,24 @@ def test_equals_mmseg_point_head_with_same_weights():
     assert torch.allclose(ours.point_head(point_sample(feats[0], pts),
                                           point_sample(coarse, pts)), ref,
                           atol=1e-5)
+
+
+def test_point_selection_stays_fp32_under_autocast(monkeypatch):
+    import mmpointrend.models.decode_heads.point_rend_semantic_head as mod
+    seen = []
+    original = mod.sample_training_points
+
+    def spy(logits, *args):
+        seen.append(logits.dtype)
+        return original(logits, *args)
+
+    monkeypatch.setattr(mod, 'sample_training_points', spy)
+    head = _head()
+    feats = [torch.randn(2, 8, 16, 32)]
+    samples = _samples(2, 64, 128)
+    cfg = dict(num_points=32, oversample_ratio=3, importance_sample_ratio=0.75)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        coarse = torch.randn(2, 5, 8, 16).bfloat16()
+        losses = head.loss([feats[0].bfloat16()], coarse, samples, cfg)
+    assert seen == [torch.float32]
+    assert torch.isfinite(losses['loss_point'])
