@@ -226,8 +226,8 @@ def channels_last_table(feats: Tensor,
     num_imgs, channels, height, width = feats.shape
     lines = feats.permute(0, 2, 3, 1).reshape(num_imgs * height, width,
                                               channels)  # a view
-    if transform is None:
-        return lines.reshape(-1, channels)
+    if transform is None:  # one contiguous copy, gathered from many times
+        return lines.reshape(-1, channels).contiguous()
     step = max(1, rows_per_slab // width)
     out = None
     for start in range(0, num_imgs * height, step):
@@ -379,18 +379,17 @@ def subdivision_step(logits: Tensor,
         regions = torch.arange(logits.shape[0], device=logits.device)
     if len(regions) == 0:
         return logits
-    sub = logits[regions] if len(regions) < len(logits) else logits
+    subset = len(regions) < len(logits)
+    # ``logits`` is our own fresh upsampled tensor: refine it in place
+    sub = logits[regions] if subset else logits
     num_regions, channels, height, width = sub.shape
     indices, points = top_uncertain_grid_points(uncertainty_fn(sub),
                                                 num_points)
     point_logits = point_predictor(points, indices, regions).to(logits.dtype)
-    sub = sub.reshape(num_regions, channels, height * width).scatter(
+    sub.view(num_regions, channels, height * width).scatter_(
         2, indices[:, None, :].expand(-1, channels, -1), point_logits)
-    sub = sub.reshape(num_regions, channels, height, width)
-    if len(regions) == len(logits):
-        return sub
-    logits = logits.clone()
-    logits[regions] = sub
+    if subset:
+        logits[regions] = sub
     return logits
 
 
