@@ -18,7 +18,8 @@ HERE="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$HERE"
 
 ready() {
-  "$PYTHON" - "$HERE" <<'PY' 2>/dev/null
+  # from / so that the installed mmpointrend is checked, not ./mmpointrend
+  (cd / && "$PYTHON" - "$HERE") <<'PY' 2>/dev/null
 import os, sys, warnings
 warnings.filterwarnings('ignore')
 import numpy, setuptools, torch, mmcv, mmengine, mmdet, mmseg, pycocotools
@@ -36,7 +37,7 @@ PY
 }
 
 if ready; then
-  echo "setup_env: environment ready ($("$PYTHON" -c 'import torch; print("torch", torch.__version__)'))"
+  echo "setup_env: environment ready ($("$PYTHON" -c 'import torch; print("torch", torch.__version__)' 2>/dev/null))"
   exit 0
 fi
 
