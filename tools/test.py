@@ -10,7 +10,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import prepare_runner_cfg
+from mmpointrend.apis import check_config, prepare_runner_cfg
 
 
 def parse_args():
@@ -55,6 +55,7 @@ def main():
         if vis_hook is None:
             raise KeyError('--show-dir needs default_hooks.visualization')
         vis_hook.update(draw=True, test_out_dir=args.show_dir)
+    check_config(cfg)
     prepare_runner_cfg(cfg)
     runner = Runner.from_cfg(cfg)
     if args.out is not None:

@@ -10,7 +10,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import prepare_runner_cfg
+from mmpointrend.apis import check_config, prepare_runner_cfg
 
 
 def parse_args():
@@ -66,6 +66,7 @@ def main():
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    check_config(cfg)
     prepare_runner_cfg(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()

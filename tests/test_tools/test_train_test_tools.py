@@ -156,3 +156,83 @@ def test_prepare_runner_cfg_on_cpu():
         cfg = prepare_runner_cfg(Config(dict(model=dict(), launcher='none')))
         assert cfg.env_cfg.dist_cfg.backend == 'gloo'
         assert 'model_wrapper_cfg' not in cfg
+
+
+def test_sigkill_then_resume_reaches_the_final_iteration(shapes_data,
+                                                         tmp_path):
+    """A run killed with SIGKILL resumes from its last checkpoint."""
+    import signal
+    import time
+    opts = DATA_OPTS.format(root=shapes_data).split() + [
+        'train_cfg.max_iters=12', 'train_cfg.val_interval=100',
+        'default_hooks.checkpoint.interval=3',
+        'default_hooks.checkpoint.max_keep_ckpts=10',
+        'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0',
+        'default_hooks.logger.interval=1'
+    ]
+    cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), DEMO_PR_CFG,
+           '--work-dir', str(tmp_path), '--cfg-options'] + opts
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (tmp_path / 'iter_6.pth').exists():
+        assert proc.poll() is None, 'training ended before it was killed'
+        assert time.time() < deadline
+        time.sleep(0.2)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / 'iter_12.pth').exists()
+    out = subprocess.run(cmd + ['--resume'], cwd=REPO, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    log = out.stdout + out.stderr
+    assert re.search(r'resumed|Load checkpoint from', log, re.I)
+    assert 'Iter(train) [12/12]' in log
+    ckpt = torch.load(tmp_path / 'iter_12.pth', weights_only=True)
+    assert ckpt['meta']['iter'] == 12
+    # every checkpoint of both runs is still readable
+    for path in tmp_path.glob('iter_*.pth'):
+        torch.load(path, weights_only=True)
+
+
+def _logged_losses(work_dir):
+    import glob
+    import json
+    path = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))[0]
+    rows = [json.loads(line) for line in open(path)]
+    return {r['iter']: r['loss'] for r in rows if 'loss' in r}
+
+
+def test_two_processes_match_one_process_with_the_same_total_batch(
+        shapes_data, tmp_path):
+    """2 CPU processes x 1 image vs 1 process x 2 images, same data order
+    (no shuffling), same initial weights: losses of the same size."""
+    common = DATA_OPTS.format(root=shapes_data).split() + [
+        'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
+        'default_hooks.checkpoint.interval=3',
+        'default_hooks.logger.interval=1', 'log_processor.window_size=1',
+        'train_dataloader.sampler.shuffle=False',
+        'train_dataloader.num_workers=0', 'randomness.seed=0',
+        'optim_wrapper.optimizer.lr=0.001'
+    ]
+    single = subprocess.run(
+        [sys.executable, 'tools/train.py', DEMO_PR_CFG, '--work-dir',
+         str(tmp_path / 'one'), '--cfg-options', *common,
+         'train_dataloader.batch_size=2'],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert single.returncode == 0, single.stderr[-3000:]
+    env = dict(os.environ, PORT='29544')
+    double = subprocess.run(
+        ['bash', 'tools/dist_train.sh', DEMO_PR_CFG, '2', '--work-dir',
+         str(tmp_path / 'two'), '--cfg-options', *common,
+         'train_dataloader.batch_size=1'],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    assert double.returncode == 0, (double.stdout + double.stderr)[-3000:]
+    log = double.stdout + double.stderr
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    one = _logged_losses(str(tmp_path / 'one'))
+    two = _logged_losses(str(tmp_path / 'two'))
+    assert sorted(one) == sorted(two) == [1, 2, 3]
+    for it in one:
+        assert 0.5 < two[it] / one[it] < 2.0, (it, one[it], two[it])

@@ -5,6 +5,7 @@ Shape shorthand: ``B`` images, ``R`` boxes of the whole batch, ``K`` classes,
 ``P`` points per box, ``C`` fine-grained channels, ``M`` coarse mask side.
 """
 import difflib
+import logging
 import math
 from typing import List, Optional, Sequence, Tuple
 
@@ -17,6 +18,7 @@ from mmdet.structures.bbox import bbox2roi
 from mmdet.structures.mask import BitmapMasks, PolygonMasks, mask_target
 from mmdet.utils import ConfigType, InstanceList
 from mmengine.config import ConfigDict
+from mmengine.logging import print_log
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
@@ -196,6 +198,26 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     # ------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------
+    def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
+             batch_data_samples: list) -> dict:
+        """mmdet's RoI-head loss, after dropping ground-truth instances whose
+        box has no area or is not finite (their box-regression target would
+        be ``log(0)``; nothing can be learned from them), with a warning."""
+        for sample in batch_data_samples:
+            gt = sample.gt_instances
+            boxes = gt.bboxes
+            boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
+            keep = torch.isfinite(boxes).all(1) & (
+                boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+            if not bool(keep.all()):
+                print_log(
+                    f'{int((~keep).sum())} ground-truth instance(s) with an '
+                    'empty or non-finite box dropped from '
+                    f"{sample.metainfo.get('img_path', 'an image')}",
+                    logger='current', level=logging.WARNING)
+                sample.gt_instances = gt[keep]
+        return super().loss(x, rpn_results_list, batch_data_samples)
+
     def bbox_loss(self, x: Tuple[Tensor],
                   sampling_results: List[SamplingResult]) -> dict:
         """mmdet's box loss; with ``mask_on_refined_boxes`` it also moves

@@ -275,3 +275,36 @@ def test_adaptive_resolution_stops_small_boxes_early():
     assert torch.allclose(adaptive[0], up[0], atol=1e-5)
     assert not torch.allclose(adaptive[1], full[1], atol=1e-3)
     assert torch.allclose(adaptive[2], full[2], atol=1e-5)
+
+
+def test_degenerate_ground_truth_trains():
+    """GT masks smaller than a pixel, zero-area GT boxes and GT boxes
+    outside the image: finite losses, no crash."""
+    import numpy as np
+    from mmdet.structures.mask import PolygonMasks
+    head = _build()
+    x = feats(batch=1)
+    sample = det_sample(seed=0, num_gt=3)
+    gt = sample.gt_instances
+    gt.bboxes = torch.tensor([[10., 10., 10.4, 10.3],   # sub-pixel
+                              [50., 50., 50., 80.],     # zero width
+                              [300., 300., 340., 330.]])  # outside 256x256
+    gt.masks = PolygonMasks(
+        [[np.array([10, 10, 10.4, 10, 10.2, 10.3])],
+         [np.array([50, 50, 50, 80, 50, 65.])],
+         [np.array([300, 300, 340, 300, 320, 330.])]], 256, 256)
+    sample.proposals.bboxes = gt.bboxes.repeat(4, 1) + torch.rand(12, 4)
+    losses = head.loss(x, [sample.proposals], [sample])
+    for k in ('loss_mask', 'loss_point', 'loss_cls', 'loss_bbox'):
+        assert torch.isfinite(losses[k]), k
+    (losses['loss_mask'] + losses['loss_point']).backward()
+
+
+def test_nan_and_inf_features_give_masks_not_crashes():
+    head = _build().eval()
+    x = list(feats(batch=1))
+    x[0][0, :, 10:20, 10:20] = float('nan')
+    x[0][0, :, 30:40, 30:40] = float('inf')
+    with torch.no_grad():
+        res = head.predict_mask(tuple(x), _metas(1), _results([5]))[0]
+    assert res.masks.shape == (5, 256, 256) and res.masks.dtype == torch.bool

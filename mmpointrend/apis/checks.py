@@ -1,0 +1,134 @@
+"""Checks that turn bad data or config into clear errors before training.
+
+``tools/train.py`` and ``tools/test.py`` run :func:`check_config` before
+building the Runner, so that a missing or malformed annotation file, class
+names the annotation file does not have, or heads whose ``num_classes``
+disagree with the dataset fail at once with a message naming the file or
+key, instead of deep inside a data worker or a loss.
+"""
+import json
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config, ConfigDict
+
+_SPLITS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+class DataConfigError(ValueError):
+    """Bad dataset files or dataset / model settings."""
+
+
+def _datasets(cfg: Config) -> Iterator[Tuple[str, ConfigDict]]:
+    """(where, dataset cfg) for every dataset of the dataloaders, unwrapping
+    RepeatDataset / ClassBalancedDataset / ConcatDataset wrappers."""
+    for split in _SPLITS:
+        loader = cfg.get(split)
+        if not loader or not loader.get('dataset'):
+            continue
+        stack = [(f'{split}.dataset', loader.dataset)]
+        while stack:
+            where, ds = stack.pop()
+            if 'dataset' in ds:
+                stack.append((f'{where}.dataset', ds.dataset))
+            elif 'datasets' in ds:
+                stack += [(f'{where}.datasets[{i}]', d)
+                          for i, d in enumerate(ds.datasets)]
+            else:
+                yield where, ds
+
+
+def _dataset_classes(ds: ConfigDict,
+                     scope: Optional[str]) -> Optional[List[str]]:
+    classes = (ds.get('metainfo') or {}).get('classes')
+    if classes is not None:
+        return list(classes)
+    import importlib
+    try:
+        registry = importlib.import_module(f'{scope or "mmengine"}.registry')
+        cls = registry.DATASETS.get(ds.get('type'))
+    except Exception:  # unknown scope / type: the Runner will report it
+        cls = None
+    classes = getattr(cls, 'METAINFO', {}).get('classes') if cls else None
+    return list(classes) if classes else None
+
+
+def check_annotation_file(path: str, where: str,
+                          classes: Optional[List[str]] = None) -> None:
+    """A COCO-style json file exists, parses, and has the classes.
+
+    Raises:
+        DataConfigError: naming the file and what is wrong with it.
+    """
+    if not osp.isfile(path):
+        raise DataConfigError(f'{where}: annotation file not found: {path}')
+    if not path.endswith('.json'):
+        return
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataConfigError(
+            f'{where}: {path} is not valid JSON ({e})') from None
+    if not isinstance(data, dict):
+        raise DataConfigError(f'{where}: {path} must hold a JSON object with '
+                              f'"images", "annotations" and "categories", '
+                              f'got a {type(data).__name__}')
+    missing = [k for k in ('images', 'categories') if k not in data]
+    if missing:
+        raise DataConfigError(f'{where}: {path} has no {missing} (COCO '
+                              'format needs "images", "annotations" and '
+                              '"categories")')
+    cat_ids = {c.get('id') for c in data['categories']}
+    bad = sorted({a.get('category_id') for a in data.get('annotations', [])}
+                 - cat_ids, key=str)
+    if bad:
+        raise DataConfigError(
+            f'{where}: {path} has annotations with category_id {bad[:10]} '
+            f'that are not in its "categories" (ids {sorted(cat_ids)[:20]})')
+    if classes is not None:
+        names = {c.get('name') for c in data['categories']}
+        unknown = [c for c in classes if c not in names]
+        if unknown:
+            raise DataConfigError(
+                f'{where}: classes {unknown} of the config are not among the '
+                f'categories of {path} ({sorted(names)[:20]}); set '
+                'metainfo=dict(classes=...) to the names the file uses')
+
+
+def _head_num_classes(model: ConfigDict) -> List[Tuple[str, int]]:
+    found = []
+    roi = model.get('roi_head') or {}
+    for key in ('bbox_head', 'mask_head', 'point_head'):
+        head = roi.get(key)
+        if isinstance(head, dict) and 'num_classes' in head:
+            found.append((f'model.roi_head.{key}', head['num_classes']))
+    heads = model.get('decode_head')
+    if isinstance(heads, dict):
+        heads = [heads]
+    for i, head in enumerate(heads or []):
+        if 'num_classes' in head:
+            found.append((f'model.decode_head[{i}]', head['num_classes']))
+    return found
+
+
+def check_config(cfg: Config) -> None:
+    """Check dataset files and class counts of a full config.
+
+    Raises:
+        DataConfigError: with the file or key at fault.
+    """
+    for where, ds in _datasets(cfg):
+        classes = _dataset_classes(ds, cfg.get('default_scope'))
+        ann_file = ds.get('ann_file')
+        if ann_file:
+            path = ann_file if osp.isabs(ann_file) else osp.join(
+                ds.get('data_root') or '', ann_file)
+            check_annotation_file(path, where, classes)
+        if classes is None:
+            continue
+        for key, num in _head_num_classes(cfg.get('model', {})):
+            if num != len(classes):
+                raise DataConfigError(
+                    f'{key}.num_classes={num} but {where} has '
+                    f'{len(classes)} classes {tuple(classes)[:10]}')

@@ -1,0 +1,3 @@
+from .optim_wrapper import NonFiniteLossOptimWrapper
+
+__all__ = ['NonFiniteLossOptimWrapper']
