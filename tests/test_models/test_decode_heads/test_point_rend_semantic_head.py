@@ -161,3 +161,37 @@ def test_point_selection_stays_fp32_under_autocast(monkeypatch):
         losses = head.loss([feats[0].bfloat16()], coarse, samples, cfg)
     assert seen == [torch.float32]
     assert torch.isfinite(losses['loss_point'])
+
+
+def test_image_smaller_than_the_crop_trains(tmp_path):
+    """mmseg's RandomCrop keeps a small image whole and the data
+    preprocessor pads it (label 255) to the crop size: the cascade with the
+    PointRend head trains on it."""
+    import os.path as osp
+
+    import numpy as np
+    from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
+    from mmseg.datasets.transforms import PackSegInputs, RandomCrop
+
+    from helpers import REPO
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py'))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = revert_sync_batchnorm(SEG_MODELS.build(cfg.model)).train()
+    crop_size = tuple(cfg.crop_size)
+    rng = np.random.default_rng(0)
+    results = dict(img=rng.integers(0, 255, (64, 100, 3), dtype=np.uint8),
+                   gt_seg_map=rng.integers(0, 8, (64, 100), dtype=np.uint8),
+                   seg_fields=['gt_seg_map'], img_shape=(64, 100),
+                   ori_shape=(64, 100))
+    results = RandomCrop(crop_size=crop_size)(results)
+    assert results['img'].shape[:2] == (64, 100)
+    packed = PackSegInputs(meta_keys=('img_shape', 'ori_shape'))(results)
+    batch = dict(inputs=[packed['inputs']] * 2,
+                 data_samples=[packed['data_samples']] * 2)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        data = model.data_preprocessor(batch, True)
+        assert data['inputs'].shape[-2:] == crop_size
+        losses = model(**data, mode='loss')
+    assert torch.isfinite(losses['decode_1.loss_point'])
