@@ -1,3 +1,7 @@
-from .mmdet_pointrend import mmdet_to_mmpointrend, mmpointrend_to_mmdet
+from .openmmlab import (mmdet_to_mmpointrend, mmpointrend_to_mmdet,
+                              mmpointrend_to_mmseg, mmseg_to_mmpointrend)
 
-__all__ = ['mmdet_to_mmpointrend', 'mmpointrend_to_mmdet']
+__all__ = [
+    'mmdet_to_mmpointrend', 'mmpointrend_to_mmdet', 'mmseg_to_mmpointrend',
+    'mmpointrend_to_mmseg'
+]
