@@ -373,12 +373,15 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             ]
         else:
             tables = [channels_last_table(m) for m in levels]
+        # all boxes at once: the coarse head is small, and P2 is laid out
+        # channels-last for the grid samples only once
+        coarse_all = self._coarse_logits(x, rois)
         chunk = max(1, cfg.max_points_per_chunk // cfg.subdivision_num_points)
         refined = []
         for start in range(0, rois.shape[0], chunk):
             rois_c = rois[start:start + chunk]
             labels_c = labels[start:start + chunk]
-            coarse = self._coarse_logits(x, rois_c)
+            coarse = coarse_all[start:start + chunk]
             side = coarse.shape[-1]
             coarse_table = head.project_coarse(coarse, labels_c)
 
