@@ -360,6 +360,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         """
         cfg = self.test_cfg
         ext, head = self.mask_roi_extractor, self.point_head
+        # all boxes at once, before the point tables exist (the grid samples
+        # lay P2 out channels-last once, and that copy is freed right away)
+        coarse_all = self._coarse_logits(x, rois)
         levels = ext.levels(x)
         offsets = [0]
         for m in levels[:-1]:
@@ -373,9 +376,6 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             ]
         else:
             tables = [channels_last_table(m) for m in levels]
-        # all boxes at once: the coarse head is small, and P2 is laid out
-        # channels-last for the grid samples only once
-        coarse_all = self._coarse_logits(x, rois)
         chunk = max(1, cfg.max_points_per_chunk // cfg.subdivision_num_points)
         refined = []
         for start in range(0, rois.shape[0], chunk):
