@@ -3,15 +3,15 @@
 Shape shorthand: ``R`` boxes, ``B`` images, ``C`` channels (summed over the
 sampled levels), ``P`` points per box, ``S`` grid side.
 """
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
-from ..utils import (box_points_to_image_points, regular_grid_points,
-                     sample_image_features)
+from ..utils import (box_points_to_image_points, channels_last_table,
+                     regular_grid_points, sample_image_features)
 
 
 @DET_MODELS.register_module()
@@ -62,55 +62,55 @@ class PointRendGridExtractor(BaseModule):
         """The sampled levels of the neck outputs, in channel order."""
         return [feats[i] for i in self.featmap_indices]
 
-    def sample_levels(self, level_maps: Sequence[Tensor], rois: Tensor,
-                      rel_points: Tensor) -> List[Tensor]:
-        """Sample one map per sampled level at box-relative points.
+    def tables(self, feats: Tuple[Tensor]) -> List[Tensor]:
+        """Channels-last tables of the sampled levels (one copy each), for
+        callers that sample the same features several times."""
+        return [channels_last_table(m) for m in self.levels(feats)]
 
-        Args:
-            level_maps (Sequence[Tensor]): One ``(B, C_l, H_l, W_l)`` map per
-                entry of ``featmap_indices`` (the levels themselves or maps
-                of the same size derived from them).
-            rois (Tensor): ``(R, 5)`` as ``(batch_ind, x1, y1, x2, y2)`` in
-                input pixels.
-            rel_points (Tensor): ``(R, P, 2)`` points in ``[0, 1]`` of boxes.
-
-        Returns:
-            list[Tensor]: ``(R, C_l, P)`` per level.
-        """
-        img_points = box_points_to_image_points(rel_points, rois[:, 1:])
-        batch_inds = rois[:, 0].long()
-        return [
-            sample_image_features(m, batch_inds, img_points, stride)
-            for m, stride in zip(level_maps, self.featmap_strides)
-        ]
-
-    def sample_points(self, feats: Tuple[Tensor], rois: Tensor,
-                      rel_points: Tensor) -> Tensor:
+    def sample_points(self,
+                      feats: Tuple[Tensor],
+                      rois: Tensor,
+                      rel_points: Tensor,
+                      tables: Optional[List[Tensor]] = None) -> Tensor:
         """Features at box-relative points, levels concatenated.
 
         Args:
             feats (tuple[Tensor]): Neck outputs, each ``(B, C_l, H_l, W_l)``.
-            rois (Tensor): ``(R, 5)`` boxes with batch index.
+            rois (Tensor): ``(R, 5)`` as ``(batch_ind, x1, y1, x2, y2)`` in
+                input pixels.
             rel_points (Tensor): ``(R, P, 2)`` points in ``[0, 1]`` of boxes.
+            tables (list[Tensor], optional): :meth:`tables` of ``feats``,
+                built here when not given. Defaults to None.
 
         Returns:
             Tensor: ``(R, C, P)``.
         """
-        return torch.cat(
-            self.sample_levels(self.levels(feats), rois, rel_points), dim=1)
+        if tables is None:
+            tables = self.tables(feats)
+        img_points = box_points_to_image_points(rel_points, rois[:, 1:])
+        batch_inds = rois[:, 0].long()
+        return torch.cat([
+            sample_image_features(m, batch_inds, img_points, stride, table=t)
+            for m, t, stride in zip(
+                self.levels(feats), tables, self.featmap_strides)
+        ], dim=1)
 
-    def forward(self, feats: Tuple[Tensor], rois: Tensor) -> Tensor:
+    def forward(self,
+                feats: Tuple[Tensor],
+                rois: Tensor,
+                tables: Optional[List[Tensor]] = None) -> Tensor:
         """Features on an ``S x S`` grid of cell centres of every box.
 
         Args:
             feats (tuple[Tensor]): Neck outputs.
             rois (Tensor): ``(R, 5)`` boxes with batch index.
+            tables (list[Tensor], optional): See :meth:`sample_points`.
 
         Returns:
             Tensor: ``(R, C, S, S)``.
         """
         grid = regular_grid_points(rois.shape[0], self.out_size,
                                    device=rois.device)
-        point_feats = self.sample_points(feats, rois, grid)
+        point_feats = self.sample_points(feats, rois, grid, tables)
         return point_feats.reshape(rois.shape[0], point_feats.shape[1],
                                    self.out_size, self.out_size)

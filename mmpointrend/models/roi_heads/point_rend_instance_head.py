@@ -174,12 +174,20 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     # ------------------------------------------------------------------
     # shared pieces
     # ------------------------------------------------------------------
-    def _coarse_logits(self, x: Tuple[Tensor], rois: Tensor) -> Tensor:
+    def _coarse_logits(self,
+                       x: Tuple[Tensor],
+                       rois: Tensor,
+                       tables: Optional[List[Tensor]] = None) -> Tensor:
         """``(R, 5)`` rois -> ``(R, K, M, M)`` coarse logits."""
-        return self.mask_head(self.mask_roi_extractor(x, rois))
+        return self.mask_head(self.mask_roi_extractor(x, rois, tables))
 
-    def _point_logits(self, x: Tuple[Tensor], rois: Tensor, coarse: Tensor,
-                      labels: Tensor, rel_points: Tensor) -> Tensor:
+    def _point_logits(self,
+                      x: Tuple[Tensor],
+                      rois: Tensor,
+                      coarse: Tensor,
+                      labels: Tensor,
+                      rel_points: Tensor,
+                      tables: Optional[List[Tensor]] = None) -> Tensor:
         """Point-head logits of each box's ``labels`` class.
 
         Args:
@@ -188,11 +196,13 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             coarse (Tensor): ``(R, K, M, M)`` coarse logits.
             labels (Tensor): ``(R,)`` class of each box.
             rel_points (Tensor): ``(R, P, 2)`` box-relative points.
+            tables (list[Tensor], optional): The extractor's tables of ``x``.
 
         Returns:
             Tensor: ``(R, 1, P)``.
         """
-        fine = self.mask_roi_extractor.sample_points(x, rois, rel_points)
+        fine = self.mask_roi_extractor.sample_points(x, rois, rel_points,
+                                                     tables)
         return self.point_head(fine, point_sample(coarse, rel_points), labels)
 
     # ------------------------------------------------------------------
@@ -267,7 +277,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         """
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
-        coarse = self._coarse_logits(x, pos_rois)
+        # P2 laid out channels-last once for the grid and the points
+        tables = self.mask_roi_extractor.tables(x)
+        coarse = self._coarse_logits(x, pos_rois, tables)
         mask_targets = mask_target(
             [res.pos_priors for res in sampling_results],
             [res.pos_assigned_gt_inds for res in sampling_results],
@@ -276,7 +288,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
 
         rel_points = self._training_points(coarse, labels)
         point_logits = self._point_logits(x, pos_rois, coarse, labels,
-                                          rel_points)[:, 0]
+                                          rel_points, tables)[:, 0]
         if pos_rois.shape[0] == 0:
             loss_point = point_logits.sum() * 0
         else:
@@ -360,22 +372,26 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         """
         cfg = self.test_cfg
         ext, head = self.mask_roi_extractor, self.point_head
-        # all boxes at once, before the point tables exist (the grid samples
-        # lay P2 out channels-last once, and that copy is freed right away)
-        coarse_all = self._coarse_logits(x, rois)
         levels = ext.levels(x)
         offsets = [0]
         for m in levels[:-1]:
             offsets.append(offsets[-1] + m.shape[1])
-        project = self._num_refined_points(len(rois)) > sum(
-            m[:, 0].numel() for m in levels)
-        if project:  # first layer's fine part on the maps, once
+        # the coarse head for all boxes at once, from the same channels-last
+        # P2 the points read when it is not projected
+        tables = ext.tables(x)
+        coarse_all = self._coarse_logits(x, rois, tables)
+        if self._num_refined_points(len(rois)) > sum(
+                m[:, 0].numel() for m in levels):
+            # first layer's fine part on the maps, once; the raw tables go
+            # first so both never coexist
+            del tables
             tables = [
                 channels_last_table(m, lambda t, o=o: head.project_fine(t, o))
                 for m, o in zip(levels, offsets)
             ]
+            project = True
         else:
-            tables = [channels_last_table(m) for m in levels]
+            project = False
         chunk = max(1, cfg.max_points_per_chunk // cfg.subdivision_num_points)
         refined = []
         for start in range(0, rois.shape[0], chunk):
