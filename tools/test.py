@@ -55,7 +55,7 @@ def main():
         if vis_hook is None:
             raise KeyError('--show-dir needs default_hooks.visualization')
         vis_hook.update(draw=True, test_out_dir=args.show_dir)
-    check_config(cfg)
+    check_config(cfg, splits=('test_dataloader', ))
     prepare_runner_cfg(cfg)
     runner = Runner.from_cfg(cfg)
     if args.out is not None:

@@ -19,10 +19,10 @@ class DataConfigError(ValueError):
     """Bad dataset files or dataset / model settings."""
 
 
-def _datasets(cfg: Config) -> Iterator[Tuple[str, ConfigDict]]:
+def _datasets(cfg: Config, splits=_SPLITS) -> Iterator[Tuple[str, ConfigDict]]:
     """(where, dataset cfg) for every dataset of the dataloaders, unwrapping
     RepeatDataset / ClassBalancedDataset / ConcatDataset wrappers."""
-    for split in _SPLITS:
+    for split in splits:
         loader = cfg.get(split)
         if not loader or not loader.get('dataset'):
             continue
@@ -112,13 +112,19 @@ def _head_num_classes(model: ConfigDict) -> List[Tuple[str, int]]:
     return found
 
 
-def check_config(cfg: Config) -> None:
+def check_config(cfg: Config, splits=_SPLITS) -> None:
     """Check dataset files and class counts of a full config.
+
+    Args:
+        cfg (Config): the config.
+        splits (tuple[str]): the dataloaders to check (``tools/test.py``
+            checks only ``test_dataloader``: testing a converted model needs
+            no training data). Defaults to all three.
 
     Raises:
         DataConfigError: with the file or key at fault.
     """
-    for where, ds in _datasets(cfg):
+    for where, ds in _datasets(cfg, splits):
         classes = _dataset_classes(ds, cfg.get('default_scope'))
         ann_file = ds.get('ann_file')
         if ann_file:

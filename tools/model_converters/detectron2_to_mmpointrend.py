@@ -1,0 +1,109 @@
+"""Convert a detectron2 PointRend checkpoint (model-zoo .pkl) to mmpointrend.
+
+    python tools/model_converters/detectron2_to_mmpointrend.py \\
+        model_final_88c6f8.pkl point-rend_r50_d2zoo.pth \\
+        --config configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py
+    python tools/test.py configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py \\
+        point-rend_r50_d2zoo.pth
+
+Handles the instance models (both detectron2 layouts of the mask heads: the
+current ``roi_heads.mask_head.{coarse_head,point_head}`` and the older
+``_version`` 1 ``roi_heads.mask_coarse_head`` / ``mask_point_head``) and the
+semantic SemanticFPN + PointRend model; see ``mmpointrend/converters/
+detectron2.py`` for the key map and what needs no change. Zoo model -> config:
+
+==========================================  ==================================================================
+pointrend_rcnn_R_50_FPN_1x_coco             configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py
+pointrend_rcnn_R_50_FPN_3x_coco             configs/point_rend/point-rend_r50-caffe_fpn_ms-3x_coco.py
+pointrend_rcnn_R_101_FPN_3x_coco            configs/point_rend/point-rend_r101-caffe_fpn_ms-3x_coco.py
+pointrend_rcnn_X_101_32x8d_FPN_3x_coco      configs/point_rend/point-rend_x101-32x8d_fpn_ms-3x_coco.py
+pointrend_rcnn_R_50_FPN_1x_cityscapes       configs/point_rend/point-rend_r50-caffe_fpn_ms-24k_cityscapes.py
+pointrend_semantic_R_101_FPN_1x_cityscapes  configs/point_rend_seg/point-rend_fpn_r101-caffe-d2zoo_8xb4-65k_cityscapes-512x1024.py
+==========================================  ==================================================================
+
+With ``--config`` the converted weights are loaded into the config's model
+with ``strict=True`` and its data preprocessor is checked against the pixel
+mean / std stored in the file; the output is written only if both pass.
+The .pkl is read by an unpickler that accepts numpy arrays only;
+``--trust-file`` lifts that for files you trust.
+"""
+import argparse
+import sys
+
+import torch
+
+import mmpointrend  # noqa: F401
+from mmpointrend.converters.detectron2 import (Detectron2FormatError,
+                                               check_preprocessing,
+                                               detectron2_to_mmpointrend,
+                                               load_detectron2_checkpoint)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('src', help='detectron2 checkpoint (.pkl or .pth)')
+    parser.add_argument('dst', help='where to save the converted checkpoint')
+    parser.add_argument('--config', help='check: load into this config '
+                        "model with strict=True before saving")
+    parser.add_argument('--trust-file', action='store_true',
+                        help='unpickle the file fully (only for trusted files)')
+    return parser.parse_args(argv)
+
+
+def verify(state_dict: dict, report: dict, config: str) -> None:
+    """Load into the config's model (strict) and check preprocessing."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope, init_default_scope
+
+    from mmpointrend.registry import DET_MODELS, seg_registries
+
+    cfg = Config.fromfile(config)
+    semantic = report['layout'] == 'semantic'
+    scope = 'mmseg' if semantic else 'mmdet'
+    if semantic:
+        from mmseg.utils import register_all_modules
+    else:
+        from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    init_default_scope(scope)
+    model_cfg = cfg.model
+    if 'init_cfg' in model_cfg.get('backbone', {}):
+        model_cfg.backbone.init_cfg = None  # no pretrained download
+    with DefaultScope.overwrite_default_scope(scope):
+        registry = seg_registries()[0] if semantic else DET_MODELS
+        model = registry.build(model_cfg)
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as e:
+        raise SystemExit(f'the converted weights do not fit {config}:\n{e}')
+    problems = check_preprocessing(report,
+                                   dict(cfg.model.get('data_preprocessor',
+                                                      {})))
+    if problems:
+        raise SystemExit(f'{config} does not match the checkpoint: ' +
+                         '; '.join(problems))
+    print(f'loaded into {config} with strict=True; preprocessing agrees')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        ckpt = load_detectron2_checkpoint(args.src, trust=args.trust_file)
+        state, report = detectron2_to_mmpointrend(ckpt['model'])
+    except Detectron2FormatError as e:
+        raise SystemExit(f'{args.src}: {e}')
+    if args.config:
+        verify(state, report, args.config)
+    meta = dict(converted_from='detectron2',
+                detectron2_author=str(ckpt.get('__author__', 'unknown')),
+                layout=report['layout'], num_classes=report['num_classes'])
+    torch.save(dict(state_dict=state, meta=meta), args.dst)
+    dropped = ', '.join(f'{k} ({why})' for k, why in report['dropped'].items())
+    print(f"{args.src} (detectron2, {report['layout']} layout, "
+          f"{report['num_classes']} classes) -> {args.dst}: {len(state)} "
+          f"tensors" + (f'; not carried over: {dropped}' if dropped else ''))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
