@@ -9,6 +9,6 @@ from .version import __version__
 
 register_checkpoint_safe_globals()
 
-from . import engine, models  # noqa: E402,F401  (registers the modules)
+from . import engine, evaluation, models  # noqa: E402,F401  (registers)
 
 __all__ = ['__version__']
