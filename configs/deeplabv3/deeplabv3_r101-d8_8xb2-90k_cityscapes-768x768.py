@@ -41,3 +41,16 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'decode_head': dict(lr_mult=10.0)}))
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=10000))
+
+# Testing: mIoU, boundary IoU / F-score (mmpointrend's SegBoundaryMetric,
+# d = 2% of the diagonal) and the official Cityscapes evaluation
+# (cityscapesscripts via mmseg's CityscapesMetric, against gtFine/val
+# *_labelIds.png; category and class IoU). Prepare the data with
+# `python tools/dataset_converters/cityscapes.py data/cityscapes --nproc 8`.
+custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
+test_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(type='SegBoundaryMetric'),
+    dict(type='CityscapesMetric',
+         output_dir='work_dirs/cityscapes_metric/semantic')
+]

@@ -72,7 +72,11 @@ val_dataloader = dict(
         data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# mIoU and boundary IoU / F-score (no Cityscapes files here)
+val_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(type='SegBoundaryMetric')
+]
 test_evaluator = val_evaluator
 
 max_iters = 1000

@@ -80,8 +80,13 @@ val_dataloader = dict(
         data_prefix=dict(img='val/'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'val.json', metric=['bbox', 'segm'],
-                     format_only=False, backend_args=None)
+# mask / box AP and Boundary AP (IoU = min(mask IoU, boundary IoU))
+val_evaluator = [
+    dict(type='CocoMetric', ann_file=data_root + 'val.json',
+         metric=['bbox', 'segm'], format_only=False, backend_args=None),
+    dict(type='CocoBoundaryMetric', ann_file=data_root + 'val.json',
+         backend_args=None)
+]
 test_evaluator = val_evaluator
 
 max_iters = 1000

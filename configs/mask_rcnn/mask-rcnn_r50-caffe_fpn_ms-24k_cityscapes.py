@@ -63,3 +63,23 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, interval=4000,
         max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)
+
+# Testing: COCO-style box / mask AP, Cityscapes' own instance AP
+# (cityscapesscripts, via mmdet's CityScapesMetric, from gtFine/val
+# *_instanceIds.png) and Boundary AP. Prepare the data with
+# `python tools/dataset_converters/cityscapes.py data/cityscapes --nproc 8`.
+custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
+test_evaluator = [
+    dict(type='CocoMetric',
+         ann_file='data/cityscapes/annotations/'
+         'instancesonly_filtered_gtFine_val.json',
+         metric=['bbox', 'segm'], backend_args=None),
+    dict(type='CityScapesMetric',
+         seg_prefix='data/cityscapes/gtFine/val',
+         outfile_prefix='./work_dirs/cityscapes_metric/instance',
+         backend_args=None),
+    dict(type='CocoBoundaryMetric',
+         ann_file='data/cityscapes/annotations/'
+         'instancesonly_filtered_gtFine_val.json',
+         backend_args=None)
+]

@@ -30,3 +30,17 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, interval=10000,
         max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)
+
+# Testing reports Boundary AP (mmpointrend's CocoBoundaryMetric: IoU =
+# min(mask IoU, boundary IoU), d = 2% of the image diagonal) beside COCO's
+# box and mask AP; validation during training keeps COCO AP only. AP*
+# (LVIS annotations): see the *_ap-star.py configs.
+custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
+test_evaluator = [
+    dict(type='CocoMetric',
+         ann_file='data/coco/annotations/instances_val2017.json',
+         metric=['bbox', 'segm'], format_only=False, backend_args=None),
+    dict(type='CocoBoundaryMetric',
+         ann_file='data/coco/annotations/instances_val2017.json',
+         backend_args=None)
+]

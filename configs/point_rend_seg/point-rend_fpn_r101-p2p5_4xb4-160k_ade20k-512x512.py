@@ -39,3 +39,10 @@ model = dict(
         subdivision_num_points=8096,
         subdivision_steps=None,
         scale_factor=2))
+
+# Testing: mIoU and boundary IoU / F-score (mmpointrend's SegBoundaryMetric)
+custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
+test_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(type='SegBoundaryMetric')
+]

@@ -7,3 +7,10 @@ model = dict(
         in_channels=[256, 256, 256],
         in_index=[1, 2, 3],
         feature_strides=[8, 16, 32]))
+
+# Testing: mIoU and boundary IoU / F-score (mmpointrend's SegBoundaryMetric)
+custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
+test_evaluator = [
+    dict(type='IoUMetric', iou_metrics=['mIoU']),
+    dict(type='SegBoundaryMetric')
+]

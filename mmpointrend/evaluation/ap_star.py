@@ -214,6 +214,23 @@ def lvis_evaluate(gt_file: str, results: List[dict], iou_type: str = 'segm',
     return OrderedDict(evaluator.get_results())
 
 
+def _rles(masks) -> List[dict]:
+    """RLEs (``counts`` as str) from a mask tensor / array, or from the RLE
+    list that ``tools/test.py --out`` stores."""
+    import pycocotools.mask as mask_util
+    if isinstance(masks, (list, tuple)):
+        rles = [dict(size=list(r['size']), counts=r['counts']) for r in masks]
+    else:
+        if hasattr(masks, 'cpu'):
+            masks = masks.cpu().numpy()
+        rles = [mask_util.encode(np.asfortranarray(m.astype(np.uint8)))
+                for m in masks]
+    for r in rles:
+        if isinstance(r['counts'], bytes):
+            r['counts'] = r['counts'].decode()
+    return rles
+
+
 @DET_METRICS.register_module()
 class LVISAPStarMetric(BaseMetric):
     """AP* of a COCO-trained model (``apstar/segm_AP`` etc.).
@@ -270,19 +287,14 @@ class LVISAPStarMetric(BaseMetric):
         return [by_name[c] for c in classes]
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
-        import pycocotools.mask as mask_util
         for sample in data_samples:
             pred = sample['pred_instances']
             entry = dict(img_id=sample['img_id'],
-                         bboxes=pred['bboxes'].cpu().numpy(),
-                         scores=pred['scores'].cpu().numpy(),
-                         labels=pred['labels'].cpu().numpy())
+                         bboxes=np.asarray(pred['bboxes']),
+                         scores=np.asarray(pred['scores']),
+                         labels=np.asarray(pred['labels']))
             if 'masks' in pred and 'segm' in self.metrics:
-                masks = pred['masks'].cpu().numpy().astype(np.uint8)
-                rles = [mask_util.encode(np.asfortranarray(m)) for m in masks]
-                for r in rles:
-                    r['counts'] = r['counts'].decode()
-                entry['masks'] = rles
+                entry['masks'] = _rles(pred['masks'])
             self.results.append(entry)
 
     def _results(self, results: list, iou_type: str) -> List[dict]:

@@ -219,3 +219,33 @@ def test_cocofy_tool(tmp_path):
                                   'cocofy_lvis.py'), str(bad),
          str(coco_path), str(out)], capture_output=True, text=True)
     assert run.returncode != 0 and 'not valid JSON' in run.stderr
+
+
+def test_eval_ap_star_tool_on_saved_predictions(tmp_path):
+    """tools/test.py --out stores masks as RLEs (bytes counts)."""
+    import pickle
+
+    import pycocotools.mask as mask_util
+    lvis_path, coco_path = tmp_path / 'lvis.json', tmp_path / 'coco.json'
+    lvis_path.write_text(json.dumps(lvis_file()))
+    coco_path.write_text(json.dumps(COCO))
+    preds = []
+    for img_id, dets in ((1, [((10, 10, 30), PERSON)]),
+                         (2, [((50, 50, 40), PERSON), ((5, 5, 30), DOG)])):
+        preds.append(dict(img_id=img_id, pred_instances=dict(
+            bboxes=np.array([[x, y, x + s, y + s] for (x, y, s), _ in dets],
+                            np.float32),
+            scores=np.ones(len(dets), np.float32),
+            labels=np.array([lab for _, lab in dets]),
+            masks=[mask_util.encode(np.asfortranarray(
+                _mask(*box).astype(np.uint8))) for box, _ in dets])))
+    with open(tmp_path / 'preds.pkl', 'wb') as f:
+        pickle.dump(preds, f)
+    run = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/analysis_tools/'
+                                  'eval_ap_star.py'), str(tmp_path /
+                                                          'preds.pkl'),
+         '--lvis', str(lvis_path), '--coco', str(coco_path)],
+        capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert 'apstar/segm_AP: 1.0000' in run.stdout

@@ -179,3 +179,24 @@ def test_semantic_ignore_label_is_not_a_boundary():
     pred = _halves(10)
     res = _seg(SegBoundaryMetric(dilation_pixels=1), pred, gt)
     assert res == {'boundary/bIoU': 100.0, 'boundary/bF': 100.0}
+
+
+@pytest.mark.parametrize('image_border', [True, False])
+def test_band_equals_iterated_3x3_erosion(image_border):
+    """The one-pass square erosion on the mask's box equals the definition
+    (d erosions with a 3x3 kernel on the whole image) on random blobs."""
+    import cv2
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        m = (cv2.GaussianBlur(rng.random((40, 50)), (0, 0), 3) > 0.5)
+        if trial % 3 == 0:
+            m[:, :5] = True  # touch the frame
+        d = int(rng.integers(1, 6))
+        border = cv2.BORDER_CONSTANT if image_border else \
+            cv2.BORDER_REPLICATE
+        padded = cv2.copyMakeBorder(m.astype(np.uint8), 1, 1, 1, 1, border,
+                                    value=0)
+        eroded = cv2.erode(padded, np.ones((3, 3), np.uint8),
+                           iterations=d)[1:-1, 1:-1]
+        expected = m & (eroded == 0)
+        assert np.array_equal(boundary_band(m, d, image_border), expected)
