@@ -32,14 +32,17 @@ TASKS = dict(
                 ('PointRend (224x224)',
                  'configs/demo/point-rend_r18-tiny_fpn_shapes.py')),
         metrics=(('mask AP', 'coco/segm_mAP'), ('AP50', 'coco/segm_mAP_50'),
-                 ('AP75', 'coco/segm_mAP_75'), ('box AP', 'coco/bbox_mAP')),
+                 ('AP75', 'coco/segm_mAP_75'),
+                 ('Boundary AP', 'boundary/bAP'), ('box AP', 'coco/bbox_mAP')),
         iters=500),
     semantic=dict(
         models=(('SemanticFPN (stride 4)',
                  'configs/demo/fpn_r18-tiny_scenes-seg.py'),
                 ('SemanticFPN + PointRend (full resolution)',
                  'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py')),
-        metrics=(('mIoU', 'mIoU'), ('mAcc', 'mAcc'), ('aAcc', 'aAcc')),
+        metrics=(('mIoU', 'mIoU'), ('boundary IoU', 'boundary/bIoU'),
+                 ('boundary F', 'boundary/bF'), ('mAcc', 'mAcc'),
+                 ('aAcc', 'aAcc')),
         iters=800),
 )
 
@@ -58,6 +61,10 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--only', choices=['baseline', 'pointrend'],
                         help='train only one of the two models')
+    parser.add_argument(
+        '--eval-only', action='store_true',
+        help='do not train: test the checkpoints a previous run with the '
+        'same --work-dir and --iters left (iter_N.pth)')
     return parser.parse_args()
 
 
@@ -68,8 +75,10 @@ def demo_cfg(path: str, data_root: str, work_dir: str, iters: int,
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = data_root
     for key in ('val_evaluator', 'test_evaluator'):
-        if 'ann_file' in cfg[key]:
-            cfg[key].ann_file = osp.join(data_root, 'val.json')
+        evaluators = cfg[key] if isinstance(cfg[key], list) else [cfg[key]]
+        for evaluator in evaluators:
+            if 'ann_file' in evaluator:
+                evaluator.ann_file = osp.join(data_root, 'val.json')
     cfg.work_dir = work_dir
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters + 1  # evaluate once, after training
@@ -108,21 +117,34 @@ def run_task(task: str, work_dir: str, args) -> str:
     iters = args.iters or spec['iters']
     data_root = make_data(task, work_dir, args)
     rows = []
+    previous = osp.join(work_dir, f'results_{task}.json')
+    # --eval-only keeps the training times the training run measured
+    trained_s = {r['model']: r.get('train_s') for r in json.load(
+        open(previous))} if args.eval_only and osp.exists(previous) else {}
     for (name, path), key in zip(spec['models'], ('baseline', 'pointrend')):
         if args.only and args.only != key:
             continue
         cfg = demo_cfg(path, data_root, osp.join(work_dir, task, key), iters,
                        args.seed)
-        runner = Runner.from_cfg(cfg)
-        t0 = time.time()
-        runner.train()
-        train_s = time.time() - t0
+        train_s = None
+        if args.eval_only:
+            ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
+            if not osp.isfile(ckpt):
+                raise SystemExit(f'--eval-only: no {ckpt}; train first')
+            cfg.load_from = ckpt
+            runner = Runner.from_cfg(cfg)
+            train_s = trained_s.get(name)
+        else:
+            runner = Runner.from_cfg(cfg)
+            t0 = time.time()
+            runner.train()
+            train_s = round(time.time() - t0, 1)
         t0 = time.time()
         metrics = runner.test()
         test_s = time.time() - t0
         scale = 100 if task == 'instance' else 1  # coco AP is in [0, 1]
         rows.append(dict(model=name, config=path, iters=iters,
-                         train_s=round(train_s, 1), test_s=round(test_s, 1),
+                         train_s=train_s, test_s=round(test_s, 1),
                          **{k: round(scale * v, 1)
                             for k, v in metrics.items()}))
     names = [m[0] for m in spec['metrics']]
@@ -130,7 +152,7 @@ def run_task(task: str, work_dir: str, args) -> str:
              '|' + '---|' * (len(names) + 3)]
     for r in rows:
         vals = ' | '.join(str(r.get(k)) for _, k in spec['metrics'])
-        lines.append(f"| {r['model']} | {vals} | {r['train_s']} | "
+        lines.append(f"| {r['model']} | {vals} | {r['train_s'] or '-'} | "
                      f"{r['test_s']} |")
     table = '\n'.join(lines)
     print(f'\n{task}: {iters} iterations (batch 4, CPU from scratch), '

@@ -133,7 +133,10 @@ def load_demo_cfg(path, data_root, work_dir=None):
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[key].dataset.data_root = data_root
     for key in ('val_evaluator', 'test_evaluator'):
-        cfg[key].ann_file = osp.join(data_root, 'val.json')
+        for evaluator in (cfg[key] if isinstance(cfg[key], list) else
+                          [cfg[key]]):
+            if 'ann_file' in evaluator:
+                evaluator.ann_file = osp.join(data_root, 'val.json')
     if work_dir:
         cfg.work_dir = work_dir
     return cfg

@@ -179,7 +179,8 @@ def test_tools_test_runs_on_a_converted_zoo_file(shapes_data, tmp_path):
     cfg.test_dataloader.update(num_workers=0, batch_size=2)
     cfg.test_dataloader.dataset.data_root = shapes_data
     cfg.test_evaluator = demo.test_evaluator
-    cfg.test_evaluator.ann_file = shapes_data + 'val.json'
+    for evaluator in cfg.test_evaluator:
+        evaluator.ann_file = shapes_data + 'val.json'
     cfg_path = tmp_path / 'r50_d2zoo_shapes.py'
     cfg.dump(str(cfg_path))
     src, dst = tmp_path / 'model_final.pkl', tmp_path / 'ours.pth'

@@ -15,8 +15,10 @@ from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
 DATA_OPTS = ('train_dataloader.dataset.data_root={root} '
              'val_dataloader.dataset.data_root={root} '
              'test_dataloader.dataset.data_root={root} '
-             'val_evaluator.ann_file={root}val.json '
-             'test_evaluator.ann_file={root}val.json')
+             'val_evaluator.0.ann_file={root}val.json '
+             'val_evaluator.1.ann_file={root}val.json '
+             'test_evaluator.0.ann_file={root}val.json '
+             'test_evaluator.1.ann_file={root}val.json')
 
 
 def _small(cfg, iters):
@@ -94,7 +96,8 @@ def test_tools_test_reports_coco_metrics(trained, shapes_data, tmp_path):
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
-    for key in ('coco/segm_mAP', 'coco/bbox_mAP', 'coco/segm_mAP_50'):
+    for key in ('coco/segm_mAP', 'coco/bbox_mAP', 'coco/segm_mAP_50',
+                'boundary/bAP', 'boundary/bAP_75'):
         assert re.search(key + r': -?\d', log), key
     preds = pickle.load(open(tmp_path / 'preds.pkl', 'rb'))
     assert len(preds) == 8
