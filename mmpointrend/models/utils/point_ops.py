@@ -197,11 +197,14 @@ def bilinear_gather(table: Tensor, base: Tensor, height: int, width: int,
         indices.append(base + yi.clamp(0, height - 1) * width +
                        xi.clamp(0, width - 1))
         weights.append(w * inside)
-    out = F.embedding_bag(
-        torch.stack(indices, -1).reshape(-1, 4),
-        table,
-        per_sample_weights=torch.stack(weights, -1).reshape(-1, 4),
-        mode='sum')
+    indices = torch.stack(indices, -1).reshape(-1, 4)
+    weights = torch.stack(weights, -1).reshape(-1, 4)
+    if torch.onnx.is_in_onnx_export():
+        # ONNX has no weighted embedding_bag: gather, weight, sum
+        out = (table[indices] * weights[..., None]).sum(1)
+    else:
+        out = F.embedding_bag(indices, table, per_sample_weights=weights,
+                              mode='sum')
     return out.reshape(num_regions, num_points, table.shape[1])
 
 
@@ -386,8 +389,16 @@ def subdivision_step(logits: Tensor,
     indices, points = top_uncertain_grid_points(uncertainty_fn(sub),
                                                 num_points)
     point_logits = point_predictor(points, indices, regions).to(logits.dtype)
+    index = indices[:, None, :].expand(-1, channels, -1)
+    if torch.onnx.is_in_onnx_export():
+        # ONNX export loses in-place writes through views: out of place
+        sub = sub.reshape(num_regions, channels, height * width).scatter(
+            2, index, point_logits).reshape(sub.shape)
+        if not subset:
+            return sub
+        return logits.index_copy(0, regions, sub)
     sub.view(num_regions, channels, height * width).scatter_(
-        2, indices[:, None, :].expand(-1, channels, -1), point_logits)
+        2, index, point_logits)
     if subset:
         logits[regions] = sub
     return logits
