@@ -240,6 +240,9 @@ def export_semantic(config: str, checkpoint: Optional[str], img_path: str,
                       np.mean(got.argmax(1) != ref.numpy().argmax(1))),
                   input_size=tuple(img.shape[-2:]))
     if tuple(sample.ori_shape) == tuple(img.shape[-2:]):
-        pred = inference_model(model, img_path).pred_sem_seg.data[0].numpy()
+        from mmengine.registry import DefaultScope
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            pred = inference_model(model,
+                                   img_path).pred_sem_seg.data[0].numpy()
         result['inference_mismatch'] = float(np.mean(got.argmax(1)[0] != pred))
     return result

@@ -4,7 +4,8 @@ from .point_labels import (bitmap_point_labels, polygon_edges,
 from .point_ops import (bilinear_gather, binary_uncertainty,
                         channels_last_table, box_points_to_image_points,
                         grid_indices_to_points, margin_uncertainty,
-                        point_sample, regular_grid_points,
+                        point_sample, record_subdivision,
+                        regular_grid_points,
                         sample_image_features, sample_training_points,
                         subdivide, subdivision_step, top_uncertain_grid_points)
 
@@ -14,5 +15,6 @@ __all__ = [
     'grid_indices_to_points', 'box_points_to_image_points', 'point_sample',
     'sample_image_features', 'sample_training_points',
     'top_uncertain_grid_points', 'subdivision_step', 'subdivide',
-    'bitmap_point_labels', 'polygon_edges', 'polygon_point_labels'
+    'bitmap_point_labels', 'polygon_edges', 'polygon_point_labels',
+    'record_subdivision'
 ]

@@ -22,7 +22,8 @@ Coordinates:
 Nothing here knows about registries or mm data structures; the heads glue
 these functions to MMDetection / MMSegmentation.
 """
-from typing import Callable, Optional, Sequence
+import contextlib
+from typing import Callable, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +37,34 @@ UncertaintyFn = Callable[[Tensor], Tensor]
 #: row indices into the full set of ``R`` regions) and their flat grid
 #: indices ``(R', P)``, predict ``(R', K, P)`` logits at those points.
 PointPredictor = Callable[[Tensor, Tensor, Tensor], Tensor]
+
+
+_RECORDERS: List[list] = []
+
+
+@contextlib.contextmanager
+def record_subdivision():
+    """Record every :func:`subdivision_step` run inside the block.
+
+    Yields a list that receives one dict per step: ``input`` (the logits the
+    step started from), ``upsampled`` (after bilinear upsampling, before the
+    point predictions), ``indices`` / ``points`` (the cells refined, ``None``
+    for an upsample-only step), ``regions`` and ``output``. For pictures and
+    debugging (``tools/analysis_tools/vis_subdivision.py``); nothing is kept
+    outside such a block.
+    """
+    records: list = []
+    _RECORDERS.append(records)
+    try:
+        yield records
+    finally:
+        _RECORDERS.remove(records)
+
+
+def _record(**step) -> None:
+    for records in _RECORDERS:
+        records.append({k: v.detach().clone() if isinstance(v, Tensor) else v
+                        for k, v in step.items()})
 
 
 def binary_uncertainty(logits: Tensor) -> Tensor:
@@ -370,6 +399,7 @@ def subdivision_step(logits: Tensor,
     Returns:
         Tensor: ``(R, K, H', W')`` refined logits.
     """
+    step_input = logits
     if output_size is not None:
         logits = F.interpolate(logits, size=tuple(output_size),
                                mode='bilinear', align_corners=False)
@@ -377,6 +407,9 @@ def subdivision_step(logits: Tensor,
         logits = F.interpolate(logits, scale_factor=scale_factor,
                                mode='bilinear', align_corners=False)
     if not predict:
+        if _RECORDERS:
+            _record(input=step_input, upsampled=logits, indices=None,
+                    points=None, regions=regions, output=logits)
         return logits
     if regions is None:
         regions = torch.arange(logits.shape[0], device=logits.device)
@@ -390,6 +423,8 @@ def subdivision_step(logits: Tensor,
                                                 num_points)
     point_logits = point_predictor(points, indices, regions).to(logits.dtype)
     index = indices[:, None, :].expand(-1, channels, -1)
+    if _RECORDERS:
+        upsampled = logits.clone()
     if torch.onnx.is_in_onnx_export():
         # ONNX export loses in-place writes through views: out of place
         sub = sub.reshape(num_regions, channels, height * width).scatter(
@@ -401,6 +436,9 @@ def subdivision_step(logits: Tensor,
         2, index, point_logits)
     if subset:
         logits[regions] = sub
+    if _RECORDERS:
+        _record(input=step_input, upsampled=upsampled, indices=indices,
+                points=points, regions=regions, output=logits)
     return logits
 
 

@@ -1,0 +1,111 @@
+"""Inference demo: masks of one or more models overlaid on images.
+
+    # one model (MMDetection's / MMSegmentation's inferencers; the task is
+    # read from the config)
+    python demo/image_demo.py IMAGE_OR_DIR CONFIG CKPT --out-dir outputs
+    # side by side, e.g. the 4x conv baseline next to PointRend
+    python demo/image_demo.py IMAGE_OR_DIR BASE_CONFIG BASE_CKPT \\
+        --compare PR_CONFIG PR_CKPT --out-dir outputs
+
+Writes ``outputs/<model>/vis/<image>.png`` per model (the inferencers'
+overlays) and, with ``--compare``, ``outputs/compare/<image>.png``: the
+models' overlays in one row with their config names.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import cv2
+import numpy as np
+from mmengine.config import Config
+
+import mmpointrend  # noqa: F401
+
+
+def inferencer(config: str, checkpoint: str, device: str):
+    scope = Config.fromfile(config).get('default_scope', 'mmdet')
+    if scope == 'mmseg':
+        from mmseg.apis import MMSegInferencer
+        return MMSegInferencer(model=config, weights=checkpoint,
+                               device=device), scope
+    from mmdet.apis import DetInferencer
+    return DetInferencer(model=config, weights=checkpoint,
+                         device=device), scope
+
+
+def run(inputs: str, models, out_dir: str, score_thr: float = 0.3,
+        device: str = 'cpu'):
+    """Overlay every model's predictions; returns {model name: vis dir}."""
+    if not osp.exists(inputs):
+        raise FileNotFoundError(f'no image or directory {inputs}')
+    vis_dirs = {}
+    for config, checkpoint in models:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+        name = osp.splitext(osp.basename(config))[0]
+        if name in vis_dirs:  # the same config twice (other weights)
+            name = f'{name}_{len(vis_dirs)}'
+        inf, scope = inferencer(config, checkpoint, device)
+        target = osp.join(out_dir, name)
+        kwargs = dict(out_dir=target)
+        if scope == 'mmdet':
+            kwargs.update(pred_score_thr=score_thr, no_save_pred=True)
+        inf(inputs, **kwargs)
+        vis_dirs[name] = osp.join(target, 'vis')
+    return vis_dirs
+
+
+def side_by_side(vis_dirs: dict, out_dir: str):
+    """One row per image: the models' overlays with their names."""
+    names = list(vis_dirs)
+    os.makedirs(out_dir, exist_ok=True)
+    paths = []
+    for fname in sorted(os.listdir(vis_dirs[names[0]])):
+        tiles = []
+        for name in names:
+            img = cv2.imread(osp.join(vis_dirs[name], fname))
+            if img is None:
+                break
+            bar = np.full((22, img.shape[1], 3), 255, np.uint8)
+            cv2.putText(bar, name[:img.shape[1] // 7], (3, 16),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
+                        cv2.LINE_AA)
+            tiles += [np.concatenate([bar, img], 0),
+                      np.full((img.shape[0] + 22, 6, 3), 255, np.uint8)]
+        else:
+            path = osp.join(out_dir, fname)
+            cv2.imwrite(path, np.concatenate(tiles[:-1], 1))
+            paths.append(path)
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('inputs', help='an image or a directory of images')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--compare', nargs=2, action='append', default=[],
+                        metavar=('CONFIG', 'CKPT'),
+                        help='another model to show beside it (repeatable)')
+    parser.add_argument('--out-dir', default='outputs')
+    parser.add_argument('--score-thr', type=float, default=0.3)
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args(argv)
+    models = [(args.config, args.checkpoint)] + [tuple(m)
+                                                 for m in args.compare]
+    try:
+        vis = run(args.inputs, models, args.out_dir, args.score_thr,
+                  args.device)
+    except FileNotFoundError as e:
+        sys.exit(f'image_demo: {e}')
+    for name, d in vis.items():
+        print(f'{name}: {d}')
+    if len(models) > 1:
+        paths = side_by_side(vis, osp.join(args.out_dir, 'compare'))
+        print(f'side by side: {len(paths)} images in '
+              f'{osp.join(args.out_dir, "compare")}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,179 @@
+"""ONNX export checked with onnxruntime, the subdivision pictures and the
+image demo, on the demo models (random weights: the graphs, not the
+accuracy, are under test)."""
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from helpers import REPO
+
+INST_CFG = osp.join(REPO, 'configs/demo/point-rend_r18-tiny_fpn_shapes.py')
+BASE_CFG = osp.join(REPO, 'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py')
+SEM_CFG = osp.join(REPO, 'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py')
+
+
+def _ckpt(model, path):
+    meta = getattr(model, 'dataset_meta', None)
+    if meta is None:  # what mmseg's Runner stores
+        from mmpointrend.datasets.synthetic_scenes import CLASSES, PALETTE
+        meta = dict(classes=CLASSES, palette=PALETTE)
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=meta) if meta else {}), path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def detector(tmp_path_factory):
+    from mmdet.apis import init_detector
+    torch.manual_seed(0)
+    model = init_detector(INST_CFG, None, device='cpu')
+    model.roi_head.test_cfg.score_thr = 0.0  # random weights: keep boxes
+    path = _ckpt(model, tmp_path_factory.mktemp('det') / 'pr.pth')
+    return model, path
+
+
+@pytest.fixture(scope='module')
+def segmentor(tmp_path_factory):
+    from mmseg.apis import init_model
+
+    from mmpointrend.datasets import generate_semantic_scenes
+    root = tmp_path_factory.mktemp('scenes')
+    generate_semantic_scenes(str(root), 2, 2, seed=0)
+    torch.manual_seed(0)
+    model = init_model(SEM_CFG, None, device='cpu')
+    path = _ckpt(model, root / 'pr.pth')
+    img = sorted((root / 'img_dir' / 'val').iterdir())[0]
+    return model, path, str(img)
+
+
+def _image(tmp_path, shape):
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, shape, dtype=np.uint8)
+    cv2.rectangle(img, (10, 10), (shape[1] - 20, shape[0] - 30),
+                  (200, 50, 50), -1)
+    path = str(tmp_path / f'img_{shape[0]}x{shape[1]}.png')
+    cv2.imwrite(path, img)
+    return path
+
+
+@pytest.mark.parametrize('shape', [(96, 96, 3), (96, 130, 3)])
+def test_instance_mask_graph_matches_onnxruntime(detector, tmp_path, shape):
+    """(96, 130) becomes 160x217 in the test pipeline: padded to 160x224
+    with the mean colour, as the data preprocessor pads."""
+    from mmpointrend.deploy import export_instance
+    model, _ = detector
+    report = export_instance(INST_CFG, None, _image(tmp_path, shape),
+                             str(tmp_path / 'm.onnx'), num_boxes=6,
+                             score_thr=0.0, model=model)
+    assert report['num_boxes'] == 6
+    assert report['input_size'][0] % 32 == 0 == report['input_size'][1] % 32
+    assert report['max_abs_diff'] < 1e-3  # float32, other kernels
+    assert report['mask_mismatch'] == 0.0
+
+
+def test_semantic_graph_matches_onnxruntime_and_inference(segmentor,
+                                                          tmp_path):
+    from mmpointrend.deploy import export_semantic
+    model, _, img = segmentor
+    report = export_semantic(SEM_CFG, None, img, str(tmp_path / 's.onnx'),
+                             model=model)
+    assert report['max_abs_diff'] < 1e-3
+    assert report['label_mismatch'] == 0.0
+    # the graph is the model: same labels as mmseg's own inference
+    assert report['inference_mismatch'] == 0.0
+
+
+def test_export_tool_cli(segmentor, tmp_path):
+    _, ckpt, img = segmentor
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/deployment/pytorch2onnx.py'),
+         SEM_CFG, ckpt, img, '--out', str(tmp_path / 'seg.onnx')],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'onnxruntime output matches PyTorch' in out.stdout
+    assert (tmp_path / 'seg.onnx').stat().st_size > 1e5
+
+
+def test_export_refuses_adaptive_resolution(detector):
+    from mmpointrend.deploy import InstanceMaskGraph
+    model, _ = detector
+    model.roi_head.test_cfg.adaptive_resolution = True
+    try:
+        with pytest.raises(ValueError, match='adaptive_resolution'):
+            InstanceMaskGraph(model)
+    finally:
+        model.roi_head.test_cfg.adaptive_resolution = False
+
+
+def test_record_subdivision_sees_every_step():
+    from mmpointrend.models.utils import (binary_uncertainty,
+                                          record_subdivision, subdivide)
+    logits = torch.randn(3, 1, 7, 7)
+
+    def predict(points, indices, regions):
+        return torch.zeros(len(regions), 1, points.shape[1])
+
+    with record_subdivision() as records:
+        out = subdivide(logits, predict, binary_uncertainty, 5, 28 * 28)
+    assert out.shape[-1] == 224
+    assert [r['upsampled'].shape[-1] for r in records] == [14, 28, 56, 112,
+                                                           224]
+    # 7 -> 14 is only upsampled: the 28x28 step predicts all its 784 cells
+    assert records[0]['indices'] is None
+    assert [r['indices'].shape[1] for r in records[1:]] == [784] * 4
+    assert torch.equal(records[0]['input'], logits)
+    # the refined cells hold the predictor's zeros afterwards
+    last = records[-1]
+    flat = last['output'].flatten(2)
+    assert torch.all(flat.gather(2, last['indices'][:, None]) == 0)
+    with record_subdivision() as later:
+        pass
+    assert later == []  # nothing is recorded outside a block
+
+
+def test_instance_subdivision_pictures(detector, tmp_path):
+    from mmpointrend.visualization import instance_subdivision_pictures
+    model, _ = detector
+    paths = instance_subdivision_pictures(
+        model, _image(tmp_path, (96, 96, 3)), str(tmp_path / 'vis'),
+        max_objects=2, score_thr=0.0)
+    assert len(paths) == 2
+    strip = cv2.imread(paths[0])
+    # crop, coarse, the 4 steps with points (28..224), final: 7 panels
+    assert strip.shape[1] == 7 * 224 + 6 * 4
+
+
+def test_vis_tool_and_image_demo(detector, segmentor, tmp_path):
+    _, det_ckpt = detector
+    _, seg_ckpt, seg_img = segmentor
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/analysis_tools/'
+                                  'vis_subdivision.py'), SEM_CFG, seg_ckpt,
+         seg_img, '--out-dir', str(tmp_path / 'steps')],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / 'steps' / (osp.splitext(osp.basename(seg_img))[0] +
+                                  '_steps.png')).exists()
+    # side by side: the same random model twice (the 4x conv baseline has
+    # another architecture; the README's pictures use trained ones)
+    img = _image(tmp_path, (96, 96, 3))
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'demo/image_demo.py'), img,
+         INST_CFG, det_ckpt, '--compare', INST_CFG, det_ckpt,
+         '--score-thr', '0', '--out-dir', str(tmp_path / 'demo')],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    both = cv2.imread(str(tmp_path / 'demo' / 'compare' /
+                          osp.basename(img)))
+    assert both.shape[1] == 2 * 96 + 6
+    missing = subprocess.run(
+        [sys.executable, osp.join(REPO, 'demo/image_demo.py'), img,
+         INST_CFG, str(tmp_path / 'nope.pth')],
+        capture_output=True, text=True, cwd=REPO)
+    assert missing.returncode != 0 and 'checkpoint not found' in \
+        missing.stderr
