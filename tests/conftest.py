@@ -23,3 +23,12 @@ def shapes_data(tmp_path_factory):
     generate_coco_shapes(str(root), num_train=24, num_val=8, img_size=96,
                          seed=1, num_empty=4)
     return str(root) + '/'
+
+
+@pytest.fixture(autouse=True)
+def _restore_mmdet_scope():
+    """mmseg's / mmdet's ``init_model`` / ``init_detector`` switch the
+    process-wide default scope; give every test the session's ``mmdet``."""
+    yield
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
