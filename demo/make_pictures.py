@@ -1,6 +1,6 @@
 """Make the README's pictures from the demo models.
 
-    python3 demo/make_pictures.py [--work-dir work_dirs/demo_1k] [--out docs/pictures]
+    python3 demo/make_pictures.py [--work-dir work_dirs/demo] [--out docs/pictures]
 
 Uses the checkpoints ``demo/train_demo.py`` left in ``--work-dir`` (and runs
 it first for a task whose checkpoints are missing), then writes:
@@ -75,7 +75,8 @@ def upscaled(paths, factor: int, tmp: str):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo_1k')
+    parser.add_argument('--work-dir', default='work_dirs/demo',
+                        help="demo/train_demo.py's --work-dir")
     parser.add_argument('--out', default='docs/pictures')
     parser.add_argument('--iters', type=int, default=None,
                         help='iterations if the demo has to be trained')
