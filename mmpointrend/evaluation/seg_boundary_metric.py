@@ -56,8 +56,9 @@ class SegBoundaryMetric(BaseMetric):
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.dataset_meta['classes'])
         for sample in data_samples:
-            pred = sample['pred_sem_seg']['data'].squeeze().cpu().numpy()
-            gt = sample['gt_sem_seg']['data'].squeeze().cpu().numpy()
+            # (1, H, W) maps; [0], not squeeze(): H or W may be 1
+            pred = sample['pred_sem_seg']['data'][0].cpu().numpy()
+            gt = sample['gt_sem_seg']['data'][0].cpu().numpy()
             self.results.append(
                 self.image_counts(pred, gt, num_classes))
 
