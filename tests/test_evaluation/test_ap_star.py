@@ -3,6 +3,7 @@ protocol's not-exhaustive rule, agreement with the lvis API run directly,
 and the np.float shim around lvis 0.5.3."""
 import json
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -249,3 +250,70 @@ def test_eval_ap_star_tool_on_saved_predictions(tmp_path):
         capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     assert 'apstar/segm_AP: 1.0000' in run.stdout
+
+
+def test_ap_star_config_through_tools_test(shapes_data, tmp_path):
+    """The README's one command: tools/test.py on the AP* config with the two
+    json files given on the command line, for a converted zoo R50 (random
+    weights) on generated images relabelled with COCO categories."""
+    from mmdet.datasets import CocoDataset
+    from mmengine.config import Config
+
+    from mmpointrend.evaluation import COCO_LVIS_SYNSETS
+    sys.path.insert(0, osp.join(REPO, 'tests', 'test_converters'))
+    sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
+    import detectron2_to_mmpointrend as converter
+    from detectron2_layout import pointrend_instance, write_zoo_file
+
+    shapes = json.loads(open(shapes_data + 'val.json').read())
+    to_coco = {1: 1, 2: 2, 3: 3, 4: 18}  # star/ring/glyph/polygon -> COCO ids
+    coco = dict(images=shapes['images'],
+                annotations=[dict(a, category_id=to_coco[a['category_id']])
+                             for a in shapes['annotations']],
+                categories=[dict(id=i, name=n)
+                            for i, n, _ in COCO_LVIS_SYNSETS])
+    synset = {i: s for i, _, s in COCO_LVIS_SYNSETS}
+    lvis = dict(
+        images=[dict(img, neg_category_ids=[],
+                     not_exhaustive_category_ids=[])
+                for img in shapes['images']],
+        annotations=[dict(a, category_id=1000 + to_coco[a['category_id']])
+                     for a in shapes['annotations']],
+        categories=[dict(id=1000 + c, synset=synset[c], name=synset[c],
+                         frequency='f') for c in to_coco.values()])
+    coco_path, lvis_path = tmp_path / 'coco.json', tmp_path / 'lvis.json'
+    coco_path.write_text(json.dumps(coco))
+    lvis_path.write_text(json.dumps(lvis))
+
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco_'
+        'ap-star.py'))
+    demo = Config.fromfile(
+        osp.join(REPO, 'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py'))
+    cfg.model.backbone.init_cfg = None
+    cfg.model.test_cfg.rcnn.update(score_thr=0.0, max_per_img=20)
+    cfg.test_dataloader = demo.test_dataloader
+    cfg.test_dataloader.update(num_workers=0, batch_size=4)
+    cfg.test_dataloader.dataset.update(
+        data_root=shapes_data, ann_file=str(coco_path),
+        metainfo=dict(classes=CocoDataset.METAINFO['classes']))
+    for evaluator in cfg.test_evaluator[:2]:
+        evaluator.ann_file = str(coco_path)
+    cfg_path = tmp_path / 'ap_star.py'
+    cfg.dump(str(cfg_path))
+    src, ckpt = tmp_path / 'model_final.pkl', tmp_path / 'r50.pth'
+    write_zoo_file(src, pointrend_instance())
+    converter.main([str(src), str(ckpt), '--config', str(cfg_path)])
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/test.py'), str(cfg_path),
+         str(ckpt), '--work-dir', str(tmp_path / 'work'), '--cfg-options',
+         f'test_evaluator.2.lvis_ann_file={lvis_path}',
+         f'test_evaluator.2.coco_ann_file={coco_path}',
+         f'test_evaluator.2.outfile_prefix={tmp_path / "apstar"}'],
+        capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = out.stdout + out.stderr
+    for key in ('coco/segm_mAP', 'boundary/bAP', 'apstar/segm_AP'):
+        assert re.search(key + r': -?\d', log), key
+    built = json.loads((tmp_path / 'apstar.cocofied_lvis.json').read_text())
+    assert sorted(c['id'] for c in built['categories']) == [1, 2, 3, 18]
