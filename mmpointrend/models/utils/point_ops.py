@@ -61,10 +61,16 @@ def record_subdivision():
         _RECORDERS.remove(records)
 
 
-def _record(**step) -> None:
+def _record(**step) -> Optional[dict]:
+    """Add one step, its tensors detached and copied once, to every open
+    :func:`record_subdivision` block; None when no block is open."""
+    if not _RECORDERS:
+        return None
+    record = {k: v.detach().clone() if isinstance(v, Tensor) else v
+              for k, v in step.items()}
     for records in _RECORDERS:
-        records.append({k: v.detach().clone() if isinstance(v, Tensor) else v
-                        for k, v in step.items()})
+        records.append(record)
+    return record
 
 
 def binary_uncertainty(logits: Tensor) -> Tensor:
@@ -407,9 +413,10 @@ def subdivision_step(logits: Tensor,
         logits = F.interpolate(logits, scale_factor=scale_factor,
                                mode='bilinear', align_corners=False)
     if not predict:
-        if _RECORDERS:
-            _record(input=step_input, upsampled=logits, indices=None,
-                    points=None, regions=regions, output=logits)
+        record = _record(input=step_input, upsampled=logits, indices=None,
+                         points=None, regions=regions)
+        if record is not None:
+            record['output'] = record['upsampled']
         return logits
     if regions is None:
         regions = torch.arange(logits.shape[0], device=logits.device)
@@ -423,8 +430,9 @@ def subdivision_step(logits: Tensor,
                                                 num_points)
     point_logits = point_predictor(points, indices, regions).to(logits.dtype)
     index = indices[:, None, :].expand(-1, channels, -1)
-    if _RECORDERS:
-        upsampled = logits.clone()
+    # before the scatter below writes into ``logits``
+    record = _record(input=step_input, upsampled=logits, indices=indices,
+                     points=points, regions=regions)
     if torch.onnx.is_in_onnx_export():
         # ONNX export loses in-place writes through views: out of place
         sub = sub.reshape(num_regions, channels, height * width).scatter(
@@ -436,9 +444,8 @@ def subdivision_step(logits: Tensor,
         2, index, point_logits)
     if subset:
         logits[regions] = sub
-    if _RECORDERS:
-        _record(input=step_input, upsampled=upsampled, indices=indices,
-                points=points, regions=regions, output=logits)
+    if record is not None:
+        record['output'] = logits.detach().clone()
     return logits
 
 
