@@ -42,8 +42,16 @@ def _dots(img: np.ndarray, points: np.ndarray, radius: int = 1) -> np.ndarray:
     return img
 
 
-def _steps_with_points(records: List[dict]) -> List[dict]:
-    return [r for r in records if r['indices'] is not None]
+def _join(panels: List[np.ndarray], axis: int, gap: int = 4) -> np.ndarray:
+    """Panels side by side (``axis=1``) or stacked (``axis=0``) with white
+    gaps between them."""
+    shape = list(panels[0].shape)
+    shape[axis] = gap
+    spacer = np.full(shape, 255, np.uint8)
+    out = [panels[0]]
+    for p in panels[1:]:
+        out += [spacer, p]
+    return np.concatenate(out, axis)
 
 
 def draw_instance_subdivision(img: np.ndarray, bbox: np.ndarray,
@@ -89,11 +97,7 @@ def draw_instance_subdivision(img: np.ndarray, bbox: np.ndarray,
     final = torch.sigmoid(records[-1]['output'][row, 0])
     panels.append(_header(overlay, f'final {final.shape[0]}x'
                           f'{final.shape[1]}'))
-    gap = np.full((PANEL + 18, 4, 3), 255, np.uint8)
-    out = []
-    for p in panels:
-        out += [p, gap]
-    return np.concatenate(out[:-1], 1)
+    return _join(panels, 1)
 
 
 def instance_subdivision_pictures(model, img_path: str, out_dir: str,
@@ -103,12 +107,16 @@ def instance_subdivision_pictures(model, img_path: str, out_dir: str,
     object (the highest-scoring ``max_objects``). Returns the file paths."""
     from mmdet.apis import inference_detector
     cfg = model.roi_head.test_cfg
-    if cfg.get('adaptive_resolution'):
-        cfg.adaptive_resolution = False  # one step count for every strip
-    cfg.max_points_per_chunk = 1 << 30  # one chunk: one record per step
-    with record_subdivision() as records, \
-            DefaultScope.overwrite_default_scope('mmdet'):
-        result = inference_detector(model, img_path)
+    saved = dict(cfg)
+    # one step count for every strip; one chunk: one record per step
+    cfg.update(adaptive_resolution=False, max_points_per_chunk=1 << 30)
+    try:
+        with record_subdivision() as records, \
+                DefaultScope.overwrite_default_scope('mmdet'):
+            result = inference_detector(model, img_path)
+    finally:  # the caller's model keeps its own settings
+        cfg.clear()
+        cfg.update(saved)
     if not records:
         raise ValueError('no subdivision ran: is the model a PointRend '
                          'detector with detections on this image?')
@@ -175,12 +183,8 @@ def semantic_subdivision_picture(model, img_path: str, out_dir: str,
             t + 1, *rec['upsampled'].shape[-2:], len(pts))))
     final = colours[result.pred_sem_seg.data[0].numpy()]
     rows.append(_header(final, 'final {}x{}'.format(h, w)))
-    gap = np.full((4, w, 3), 255, np.uint8)
-    out = []
-    for r in rows:
-        out += [r, gap]
     os.makedirs(out_dir, exist_ok=True)
     path = osp.join(out_dir,
                     osp.splitext(osp.basename(img_path))[0] + '_steps.png')
-    cv2.imwrite(path, np.concatenate(out[:-1], 0))
+    cv2.imwrite(path, _join(rows, 0))
     return path
