@@ -190,11 +190,15 @@ def numpy_float_alias():
             del np.float
 
 
-def lvis_evaluate(gt_file: str, results: List[dict], iou_type: str = 'segm',
+def lvis_evaluate(gt, results: List[dict], iou_type: str = 'segm',
                   max_dets: int = 300) -> Dict[str, float]:
-    """Run ``lvis.LVISEval`` and return its results (fractions)."""
+    """Run ``lvis.LVISEval`` and return its results (fractions).
+
+    Args:
+        gt (str | lvis.LVIS): the ground truth, a file or loaded.
+    """
     from lvis import LVIS, LVISEval, LVISResults
-    gt = LVIS(gt_file)
+    gt = gt if isinstance(gt, LVIS) else LVIS(gt)
     img_ids = set(gt.get_img_ids())
     outside = {r['image_id'] for r in results} - img_ids
     if outside:
@@ -259,14 +263,12 @@ class LVISAPStarMetric(BaseMetric):
                  collect_device: str = 'cpu', prefix: Optional[str] = None,
                  backend_args=None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if (ann_file is None) == (lvis_ann_file is None and
-                                  coco_ann_file is None):
+        given = tuple(f is not None
+                      for f in (ann_file, lvis_ann_file, coco_ann_file))
+        if given not in ((True, False, False), (False, True, True)):
             raise ValueError('LVISAPStarMetric needs ann_file (a cocofied '
-                             'LVIS file) or lvis_ann_file + coco_ann_file, '
-                             'not both')
-        if ann_file is None and (lvis_ann_file is None or
-                                 coco_ann_file is None):
-            raise ValueError('give both lvis_ann_file and coco_ann_file')
+                             'LVIS file) or both lvis_ann_file and '
+                             'coco_ann_file, not both')
         self.metrics = [metric] if isinstance(metric, str) else list(metric)
         for m in self.metrics:
             if m not in ('segm', 'bbox'):
@@ -319,28 +321,31 @@ class LVISAPStarMetric(BaseMetric):
         return out
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        from lvis import LVIS
         logger = MMLogger.get_current_instance()
-        tmp_dir = tempfile.TemporaryDirectory()
-        gt_file = self.ann_file
-        if gt_file is None:
-            gt_file = (self.outfile_prefix + '.cocofied_lvis.json'
-                       if self.outfile_prefix else
-                       osp.join(tmp_dir.name, 'cocofied_lvis.json'))
-            logger.info(f'AP*: building COCO categories on LVIS annotations '
-                        f'from {self.lvis_ann_file} and {self.coco_ann_file}')
-            cocofy_lvis_files(self.lvis_ann_file, self.coco_ann_file, gt_file)
-        elif not osp.isfile(gt_file):
-            raise APStarDataError(f'AP* ground truth not found: {gt_file} '
-                                  '(make it with tools/dataset_converters/'
-                                  'cocofy_lvis.py)')
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            gt_file = self.ann_file
+            if gt_file is None:
+                gt_file = (self.outfile_prefix + '.cocofied_lvis.json'
+                           if self.outfile_prefix else
+                           osp.join(tmp_dir, 'cocofied_lvis.json'))
+                logger.info('AP*: building COCO categories on LVIS '
+                            f'annotations from {self.lvis_ann_file} and '
+                            f'{self.coco_ann_file}')
+                cocofy_lvis_files(self.lvis_ann_file, self.coco_ann_file,
+                                  gt_file)
+            elif not osp.isfile(gt_file):
+                raise APStarDataError(
+                    f'AP* ground truth not found: {gt_file} (make it with '
+                    'tools/dataset_converters/cocofy_lvis.py)')
+            gt = LVIS(gt_file)  # read once for every iou type
         out = OrderedDict()
         for iou_type in self.metrics:
-            stats = lvis_evaluate(gt_file, self._results(results, iou_type),
+            stats = lvis_evaluate(gt, self._results(results, iou_type),
                                   iou_type, self.max_dets)
             if not stats:
                 logger.warning(f'AP* ({iou_type}): no predictions on the '
                                'LVIS images; reporting 0')
             for key in self._ITEMS:
                 out[f'{iou_type}_{key}'] = round(float(stats.get(key, 0.0)), 4)
-        tmp_dir.cleanup()
         return out

@@ -106,11 +106,13 @@ class CocoBoundaryMetric(CocoMetric):
         self.dilation_pixels = dilation_pixels
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            return self._compute(results, self.outfile_prefix or
+                                 osp.join(tmp_dir, 'results'))
+
+    def _compute(self, results: list, outfile_prefix: str) -> dict:
         logger = MMLogger.get_current_instance()
         gts, preds = zip(*results)
-        tmp_dir = tempfile.TemporaryDirectory()
-        outfile_prefix = self.outfile_prefix or osp.join(tmp_dir.name,
-                                                         'results')
         if self._coco_api is None:
             self._coco_api = COCO(
                 self.gt_to_coco_json(gt_dicts=gts,
@@ -121,15 +123,34 @@ class CocoBoundaryMetric(CocoMetric):
         if self.img_ids is None:
             self.img_ids = self._coco_api.get_img_ids()
         result_files = self.results2json(preds, outfile_prefix)
-        eval_results = OrderedDict((k, 0.0) for k in self._ITEMS)
         if self.format_only:
             return OrderedDict()
+        eval_results = OrderedDict((k, 0.0) for k in self._ITEMS)
         predictions = load(result_files['segm']) if 'segm' in result_files \
             else []
         if not predictions:
             logger.warning('Boundary AP: no mask predictions; reporting 0')
-            tmp_dir.cleanup()
             return eval_results
+        for x in predictions:  # areas from the masks, as CocoMetric does
+            x.pop('bbox', None)
+        coco_eval = BoundaryCOCOeval(self._coco_api,
+                                     self._coco_api.loadRes(predictions),
+                                     self.dilation_ratio,
+                                     self.dilation_pixels)
+        coco_eval.params.catIds = self.cat_ids
+        coco_eval.params.imgIds = self.img_ids
+        coco_eval.params.maxDets = list(self.proposal_nums)
+        coco_eval.params.iouThrs = self.iou_thrs
+        logger.info('Evaluating Boundary AP (IoU = min(mask IoU, boundary '
+                    f'IoU), d = {self.dilation_pixels or self.dilation_ratio}'
+                    f'{" px" if self.dilation_pixels else " x diagonal"})...')
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+        for i, key in enumerate(self._ITEMS):
+            # -1: no ground truth in that size range (as CocoMetric reports)
+            eval_results[key] = float(f'{coco_eval.stats[i]:.3f}')
+        return eval_results
         for x in predictions:  # areas from the masks, as CocoMetric does
             x.pop('bbox', None)
         coco_eval = BoundaryCOCOeval(self._coco_api,
