@@ -151,24 +151,3 @@ class CocoBoundaryMetric(CocoMetric):
             # -1: no ground truth in that size range (as CocoMetric reports)
             eval_results[key] = float(f'{coco_eval.stats[i]:.3f}')
         return eval_results
-        for x in predictions:  # areas from the masks, as CocoMetric does
-            x.pop('bbox', None)
-        coco_eval = BoundaryCOCOeval(self._coco_api,
-                                     self._coco_api.loadRes(predictions),
-                                     self.dilation_ratio,
-                                     self.dilation_pixels)
-        coco_eval.params.catIds = self.cat_ids
-        coco_eval.params.imgIds = self.img_ids
-        coco_eval.params.maxDets = list(self.proposal_nums)
-        coco_eval.params.iouThrs = self.iou_thrs
-        logger.info('Evaluating Boundary AP (IoU = min(mask IoU, boundary '
-                    f'IoU), d = {self.dilation_pixels or self.dilation_ratio}'
-                    f'{" px" if self.dilation_pixels else " x diagonal"})...')
-        coco_eval.evaluate()
-        coco_eval.accumulate()
-        coco_eval.summarize()
-        for i, key in enumerate(self._ITEMS):
-            # -1: no ground truth in that size range (as CocoMetric reports)
-            eval_results[key] = float(f'{coco_eval.stats[i]:.3f}')
-        tmp_dir.cleanup()
-        return eval_results
