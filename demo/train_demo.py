@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 import mmpointrend  # noqa: F401
 from mmpointrend.apis import prepare_runner_cfg
 from mmpointrend.datasets import (generate_coco_shapes,
-                                  generate_semantic_scenes)
+                                  generate_semantic_scenes, use_data_root)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TASKS = dict(
@@ -71,14 +71,7 @@ def parse_args():
 def demo_cfg(path: str, data_root: str, work_dir: str, iters: int,
              seed: int) -> Config:
     """A demo config pointed at the generated data, with ``iters`` steps."""
-    cfg = Config.fromfile(osp.join(REPO, path))
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = data_root
-    for key in ('val_evaluator', 'test_evaluator'):
-        evaluators = cfg[key] if isinstance(cfg[key], list) else [cfg[key]]
-        for evaluator in evaluators:
-            if 'ann_file' in evaluator:
-                evaluator.ann_file = osp.join(data_root, 'val.json')
+    cfg = use_data_root(Config.fromfile(osp.join(REPO, path)), data_root)
     cfg.work_dir = work_dir
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters + 1  # evaluate once, after training

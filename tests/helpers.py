@@ -129,14 +129,8 @@ def det_sample(img_size=256, num_gt=3, seed=0, polygons=True):
 
 
 def load_demo_cfg(path, data_root, work_dir=None):
-    cfg = Config.fromfile(path)
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[key].dataset.data_root = data_root
-    for key in ('val_evaluator', 'test_evaluator'):
-        for evaluator in (cfg[key] if isinstance(cfg[key], list) else
-                          [cfg[key]]):
-            if 'ann_file' in evaluator:
-                evaluator.ann_file = osp.join(data_root, 'val.json')
+    from mmpointrend.datasets import use_data_root
+    cfg = use_data_root(Config.fromfile(path), data_root)
     if work_dir:
         cfg.work_dir = work_dir
     return cfg

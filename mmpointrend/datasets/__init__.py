@@ -1,3 +1,4 @@
+from .demo_config import use_data_root
 from .synthetic_scenes import CLASSES as SCENE_CLASSES
 from .synthetic_scenes import PALETTE as SCENE_PALETTE
 from .synthetic_scenes import generate_semantic_scenes
@@ -6,5 +7,5 @@ from .synthetic_shapes import generate_coco_shapes
 
 __all__ = [
     'SHAPE_CLASSES', 'generate_coco_shapes', 'SCENE_CLASSES', 'SCENE_PALETTE',
-    'generate_semantic_scenes'
+    'generate_semantic_scenes', 'use_data_root'
 ]
