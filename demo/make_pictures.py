@@ -92,7 +92,7 @@ def main(argv=None):
             picks = [val[i] for i in IMAGES[task] if i < len(val)]
             src = osp.join(tmp, task)
             os.makedirs(src)
-            big = upscaled(picks, factor, src)
+            upscaled(picks, factor, src)  # shown at factor x
             vis = image_demo.run(src, list(zip(CONFIGS[task], ckpts)),
                                  osp.join(tmp, f'{task}_vis'), 0.5)
             for i, path in enumerate(image_demo.side_by_side(

@@ -26,25 +26,21 @@ import torch
 from torch import Tensor, nn
 
 
-def _normaliser(data_preprocessor) -> Tuple[Tensor, Tensor, bool]:
-    mean = data_preprocessor.mean.detach().clone().reshape(1, -1, 1, 1)
-    std = data_preprocessor.std.detach().clone().reshape(1, -1, 1, 1)
-    # mmengine's ImgDataPreprocessor (mmdet) and mmseg's SegDataPreProcessor
-    # name the flag differently
-    swap = bool(getattr(data_preprocessor, '_channel_conversion', False)
-                or getattr(data_preprocessor, 'channel_conversion', False))
-    return mean, std, swap
-
-
 class _Normalise(nn.Module):
     """The data preprocessor's channel swap and mean / std, in the graph."""
 
     def __init__(self, data_preprocessor):
         super().__init__()
-        mean, std, swap = _normaliser(data_preprocessor)
-        self.register_buffer('mean', mean)
-        self.register_buffer('std', std)
-        self.swap = swap
+        self.register_buffer(
+            'mean', data_preprocessor.mean.detach().clone().reshape(1, -1, 1,
+                                                                    1))
+        self.register_buffer(
+            'std', data_preprocessor.std.detach().clone().reshape(1, -1, 1, 1))
+        # mmengine's ImgDataPreprocessor (mmdet) and mmseg's
+        # SegDataPreProcessor name the flag differently
+        self.swap = bool(
+            getattr(data_preprocessor, '_channel_conversion', False)
+            or getattr(data_preprocessor, 'channel_conversion', False))
 
     def forward(self, img: Tensor) -> Tensor:
         if self.swap:

@@ -53,7 +53,7 @@ def parse_args(argv=None):
 def verify(state_dict: dict, report: dict, config: str) -> None:
     """Load into the config's model (strict) and check preprocessing."""
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope, init_default_scope
+    from mmengine.registry import DefaultScope
 
     from mmpointrend.registry import DET_MODELS, seg_registries
 
@@ -65,7 +65,6 @@ def verify(state_dict: dict, report: dict, config: str) -> None:
     else:
         from mmdet.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    init_default_scope(scope)
     model_cfg = cfg.model
     if 'init_cfg' in model_cfg.get('backbone', {}):
         model_cfg.backbone.init_cfg = None  # no pretrained download
