@@ -21,17 +21,38 @@ import numpy as np
 from mmengine.config import Config
 
 import mmpointrend  # noqa: F401
+from mmpointrend.apis import dataset_meta_from_config
+
+
+def _meta_from_config(inferencer_cls):
+    """``inferencer_cls`` taking class names and palette from the config's
+    test dataset when the checkpoint stores none (converted zoo weights);
+    mmdet's would fall back to COCO's names, mmseg's to Cityscapes'."""
+
+    class Inferencer(inferencer_cls):
+
+        def _load_weights_to_model(self, model, checkpoint, cfg):
+            super()._load_weights_to_model(model, checkpoint, cfg)
+            if checkpoint is not None and not checkpoint.get(
+                    'meta', {}).get('dataset_meta'):
+                model.dataset_meta = dataset_meta_from_config(cfg)
+
+    return Inferencer
 
 
 def inferencer(config: str, checkpoint: str, device: str):
     scope = Config.fromfile(config).get('default_scope', 'mmdet')
     if scope == 'mmseg':
         from mmseg.apis import MMSegInferencer
-        return MMSegInferencer(model=config, weights=checkpoint,
-                               device=device), scope
+        inf = _meta_from_config(MMSegInferencer)(
+            model=config, weights=checkpoint, device=device)
+        # mmseg's visualizer is told the classes separately
+        inf.visualizer.set_dataset_meta(inf.model.dataset_meta['classes'],
+                                        inf.model.dataset_meta['palette'])
+        return inf, scope
     from mmdet.apis import DetInferencer
-    return DetInferencer(model=config, weights=checkpoint,
-                         device=device), scope
+    return _meta_from_config(DetInferencer)(
+        model=config, weights=checkpoint, device=device), scope
 
 
 def run(inputs: str, models, out_dir: str, score_thr: float = 0.3,

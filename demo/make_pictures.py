@@ -27,6 +27,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import image_demo  # noqa: E402
 
 import mmpointrend  # noqa: E402,F401
+from mmpointrend.apis import init_model  # noqa: E402
 from mmpointrend.visualization import (  # noqa: E402
     instance_subdivision_pictures, semantic_subdivision_picture)
 
@@ -100,9 +101,7 @@ def main(argv=None):
                 made.append(osp.join(args.out, f'{task}_compare_{i}.png'))
                 _save(path, made[-1])
             if task == 'instance':
-                from mmdet.apis import init_detector
-                model = init_detector(CONFIGS[task][1], ckpts[1],
-                                      device='cpu')
+                model = init_model(CONFIGS[task][1], ckpts[1])
                 strips = instance_subdivision_pictures(
                     model, picks[0], osp.join(tmp, 'strips'), 2, 0.5)
                 for i, path in enumerate(strips):
@@ -110,8 +109,7 @@ def main(argv=None):
                                          f'instance_subdivision_{i}.png'))
                     _save(path, made[-1])
             else:
-                from mmseg.apis import init_model
-                model = init_model(CONFIGS[task][1], ckpts[1], device='cpu')
+                model = init_model(CONFIGS[task][1], ckpts[1])
                 path = semantic_subdivision_picture(model, picks[0],
                                                     osp.join(tmp, 'steps'))
                 made.append(osp.join(args.out, 'semantic_subdivision.png'))

@@ -1,7 +1,9 @@
 from .checks import DataConfigError, check_annotation_file, check_config
+from .inference import dataset_meta_from_config, init_model, is_semantic_config
 from .runner_utils import prepare_runner_cfg
 
 __all__ = [
     'prepare_runner_cfg', 'check_config', 'check_annotation_file',
-    'DataConfigError'
+    'DataConfigError', 'init_model', 'dataset_meta_from_config',
+    'is_semantic_config'
 ]

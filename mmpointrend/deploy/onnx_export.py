@@ -172,12 +172,11 @@ def export_instance(config: str, checkpoint: Optional[str], img_path: str,
         (fraction of pasted mask pixels that differ), ``num_boxes``,
         ``input_size``.
     """
-    from mmdet.apis import init_detector
-
+    from mmpointrend.apis import init_model
     from mmpointrend.models.roi_heads.point_rend_instance_head import \
         paste_masks
     if model is None:
-        model = init_detector(config, checkpoint, device='cpu')
+        model = init_model(config, checkpoint)
     model.eval()
     inputs, sample = _pipeline_input(model.cfg, img_path, 'mmdet')
     graph = InstanceMaskGraph(model).eval()
@@ -219,9 +218,11 @@ def export_semantic(config: str, checkpoint: Optional[str], img_path: str,
         ``inference_mismatch`` (from ``mmseg.apis.inference_model``),
         ``input_size``.
     """
-    from mmseg.apis import inference_model, init_model
+    from mmseg.apis import inference_model
+
+    from mmpointrend.apis import init_model
     if model is None:
-        model = init_model(config, checkpoint, device='cpu')
+        model = init_model(config, checkpoint)
     model.eval()
     inputs, sample = _pipeline_input(model.cfg, img_path, 'mmseg')
     graph = SemanticGraph(model, inputs.shape[-2:]).eval()

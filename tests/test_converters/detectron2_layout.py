@@ -100,30 +100,6 @@ def _point_head(d, prefix, in_c, num_classes, rng):
     _conv(d, prefix + 'predictor.', (num_classes, c_in, 1), rng, True)
 
 
-def pointrend_semantic(num_classes=19, depth=101, seed=0):
-    """pointrend_semantic_*: SemanticSegmentor + PointRendSemSegHead
-    (coarse_sem_seg_head = SemSegFPNHead, GN, 128 channels)."""
-    rng = np.random.RandomState(seed)
-    d = resnet_fpn(depth, rng=rng)
-    head = 'sem_seg_head.coarse_sem_seg_head.'
-    for lvl, n_convs in zip((2, 3, 4, 5), (1, 1, 2, 3)):
-        j = 0
-        for k in range(n_convs):
-            _conv(d, f'{head}p{lvl}.{j}.', (128, 256 if k == 0 else 128, 3,
-                                            3), rng)
-            d[f'{head}p{lvl}.{j}.norm.weight'] = rng.rand(128).astype(
-                np.float32) + 0.5
-            d[f'{head}p{lvl}.{j}.norm.bias'] = rng.randn(128).astype(
-                np.float32) * 0.1
-            j += 2 if lvl != 2 else 1  # an nn.Upsample follows each conv
-    _conv(d, head + 'predictor.', (num_classes, 128, 1, 1), rng, True)
-    _point_head(d, 'sem_seg_head.point_head.', 256, num_classes, rng)
-    d['pixel_mean'] = np.array([103.53, 116.28, 123.675],
-                               np.float32).reshape(3, 1, 1)
-    d['pixel_std'] = np.ones((3, 1, 1), np.float32)
-    return d
-
-
 def write_zoo_file(path, model):
     """The zoo's pickle layout: {'model': {name: ndarray}, '__author__'}."""
     with open(path, 'wb') as f:

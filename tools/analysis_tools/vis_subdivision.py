@@ -15,6 +15,7 @@ import sys
 from mmengine.config import Config
 
 import mmpointrend  # noqa: F401
+from mmpointrend.apis import init_model, is_semantic_config
 from mmpointrend.visualization import (instance_subdivision_pictures,
                                        semantic_subdivision_picture)
 
@@ -29,18 +30,13 @@ def main(argv=None):
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
-    scope = Config.fromfile(args.config).get('default_scope', 'mmdet')
+    cfg = Config.fromfile(args.config)
     try:
-        if scope == 'mmseg':
-            from mmseg.apis import init_model
-            model = init_model(args.config, args.checkpoint,
-                               device=args.device)
+        model = init_model(cfg, args.checkpoint, device=args.device)
+        if is_semantic_config(cfg):
             paths = [semantic_subdivision_picture(model, args.image,
                                                   args.out_dir)]
         else:
-            from mmdet.apis import init_detector
-            model = init_detector(args.config, args.checkpoint,
-                                  device=args.device)
             paths = instance_subdivision_pictures(
                 model, args.image, args.out_dir, args.max_objects,
                 args.score_thr)

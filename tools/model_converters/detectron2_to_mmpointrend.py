@@ -22,8 +22,10 @@ pointrend_semantic_R_101_FPN_1x_cityscapes  configs/point_rend_seg/point-rend_fp
 ==========================================  ==================================================================
 
 With ``--config`` the converted weights are loaded into the config's model
-with ``strict=True`` and its data preprocessor is checked against the pixel
-mean / std stored in the file; the output is written only if both pass.
+with ``strict=True``, its data preprocessor is checked against the pixel
+mean / std where the file stores them (current zoo files do not; the tool
+says so), and the config's test-dataset classes and palette are stored as
+``meta.dataset_meta``; the output is written only if the checks pass.
 The .pkl is read by an unpickler that accepts numpy arrays only;
 ``--trust-file`` lifts that for files you trust.
 """
@@ -33,10 +35,11 @@ import sys
 import torch
 
 import mmpointrend  # noqa: F401
-from mmpointrend.converters.detectron2 import (Detectron2FormatError,
-                                               check_preprocessing,
-                                               detectron2_to_mmpointrend,
-                                               load_detectron2_checkpoint)
+from mmpointrend.converters import (ConversionCheckError,
+                                   Detectron2FormatError,
+                                   detectron2_to_mmpointrend,
+                                   load_detectron2_checkpoint,
+                                   verify_against_config)
 
 
 def parse_args(argv=None):
@@ -50,40 +53,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def verify(state_dict: dict, report: dict, config: str) -> None:
-    """Load into the config's model (strict) and check preprocessing."""
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-
-    from mmpointrend.registry import DET_MODELS, seg_registries
-
-    cfg = Config.fromfile(config)
-    semantic = report['layout'] == 'semantic'
-    scope = 'mmseg' if semantic else 'mmdet'
-    if semantic:
-        from mmseg.utils import register_all_modules
-    else:
-        from mmdet.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    model_cfg = cfg.model
-    if 'init_cfg' in model_cfg.get('backbone', {}):
-        model_cfg.backbone.init_cfg = None  # no pretrained download
-    with DefaultScope.overwrite_default_scope(scope):
-        registry = seg_registries()[0] if semantic else DET_MODELS
-        model = registry.build(model_cfg)
-    try:
-        model.load_state_dict(state_dict, strict=True)
-    except RuntimeError as e:
-        raise SystemExit(f'the converted weights do not fit {config}:\n{e}')
-    problems = check_preprocessing(report,
-                                   dict(cfg.model.get('data_preprocessor',
-                                                      {})))
-    if problems:
-        raise SystemExit(f'{config} does not match the checkpoint: ' +
-                         '; '.join(problems))
-    print(f'loaded into {config} with strict=True; preprocessing agrees')
-
-
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -91,11 +60,21 @@ def main(argv=None):
         state, report = detectron2_to_mmpointrend(ckpt['model'])
     except Detectron2FormatError as e:
         raise SystemExit(f'{args.src}: {e}')
-    if args.config:
-        verify(state, report, args.config)
     meta = dict(converted_from='detectron2',
                 detectron2_author=str(ckpt.get('__author__', 'unknown')),
                 layout=report['layout'], num_classes=report['num_classes'])
+    if args.config:
+        try:
+            checked = verify_against_config(state, args.config, report)
+        except ConversionCheckError as e:
+            raise SystemExit(str(e))
+        print('; '.join(checked['notes']))
+        # class names and palette for demos, export and visualisation
+        meta['dataset_meta'] = checked['dataset_meta']
+    else:
+        print('no --config: the weights were not checked and the file gets '
+              'no dataset_meta (tools then take the classes from the config '
+              'they are used with)')
     torch.save(dict(state_dict=state, meta=meta), args.dst)
     dropped = ', '.join(f'{k} ({why})' for k, why in report['dropped'].items())
     print(f"{args.src} (detectron2, {report['layout']} layout, "

@@ -38,7 +38,7 @@ _TRAIN_KEYS = {
 _TEST_KEYS = {
     'score_thr', 'nms', 'max_per_img', 'mask_thr_binary',
     'subdivision_steps', 'subdivision_num_points', 'scale_factor',
-    'max_points_per_chunk', 'adaptive_resolution'
+    'max_points_per_chunk', 'adaptive_resolution', 'drop_empty_boxes'
 }
 _TRAIN_DEFAULTS = dict(
     num_points=14 * 14,
@@ -52,7 +52,8 @@ _TEST_DEFAULTS = dict(
     scale_factor=2,
     mask_thr_binary=0.5,
     max_points_per_chunk=1 << 12,
-    adaptive_resolution=False)
+    adaptive_resolution=False,
+    drop_empty_boxes=False)
 
 
 def _check_keys(cfg: Optional[dict], known: set, where: str) -> None:
@@ -102,7 +103,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     (in chunks of at most ``max_points_per_chunk`` points); each mask is pasted
     only around its box. With ``adaptive_resolution`` a box stops subdividing
     once its mask resolution reaches its size in the image (later steps only
-    upsample it).
+    upsample it). With ``drop_empty_boxes`` the output boxes are clipped to
+    the output image and detections whose box is then empty are dropped
+    (detectron2's ``detector_postprocess``); mmdet keeps them.
 
     Args:
         point_head (dict): Config of the point head.
@@ -477,26 +480,50 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             list[InstanceData]: The same instances with ``masks`` ``(n, H, W)``
             (bool) and, with ``rescale``, boxes in original pixels.
         """
+        out_shapes, out_boxes = [], []
+        for i, (res, meta) in enumerate(zip(results_list, batch_img_metas)):
+            boxes = res.bboxes
+            if rescale:
+                img_h, img_w = meta['ori_shape'][:2]
+                boxes = boxes / boxes.new_tensor(meta['scale_factor']).repeat(2)
+            else:
+                img_h = int(np.round(meta['ori_shape'][0] *
+                                     meta['scale_factor'][1]))
+                img_w = int(np.round(meta['ori_shape'][1] *
+                                     meta['scale_factor'][0]))
+            if self.test_cfg.drop_empty_boxes:
+                boxes, keep = _clip_nonempty(boxes, img_h, img_w)
+                results_list[i] = res[keep]
+            out_shapes.append((img_h, img_w))
+            out_boxes.append(boxes)
+        # the mask branch reads the boxes at the test-image scale
         rois = bbox2roi([res.bboxes for res in results_list])
         labels = torch.cat([res.labels for res in results_list])
         probs = None
         if rois.shape[0] > 0:
             probs = self.refine_masks(x, rois, labels).sigmoid()
             probs = probs.split([len(res) for res in results_list])
-        for i, (res, meta) in enumerate(zip(results_list, batch_img_metas)):
-            scale = res.bboxes.new_tensor(meta['scale_factor']).repeat(2)
-            if rescale:
-                res.bboxes = res.bboxes / scale
-                img_h, img_w = meta['ori_shape'][:2]
-            else:
-                img_h = int(np.round(meta['ori_shape'][0] *
-                                     meta['scale_factor'][1]))
-                img_w = int(np.round(meta['ori_shape'][1] *
-                                     meta['scale_factor'][0]))
+        for i, res in enumerate(results_list):
+            res.bboxes = out_boxes[i]
             res.masks = paste_masks(
                 probs[i][:, 0] if probs is not None else None, res.bboxes,
-                img_h, img_w, self.test_cfg.mask_thr_binary)
+                *out_shapes[i], self.test_cfg.mask_thr_binary)
         return results_list
+
+
+def _clip_nonempty(boxes: Tensor, img_h: int,
+                   img_w: int) -> Tuple[Tensor, Tensor]:
+    """detectron2's ``detector_postprocess`` on output boxes: clip ``(n, 4)``
+    boxes to the image and keep those that still have an area.
+
+    Returns:
+        tuple: the kept clipped boxes and the ``(n,)`` bool keep mask.
+    """
+    x0, y0, x1, y1 = boxes.unbind(1)
+    boxes = torch.stack([x0.clamp(0, img_w), y0.clamp(0, img_h),
+                         x1.clamp(0, img_w), y1.clamp(0, img_h)], 1)
+    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    return boxes[keep], keep
 
 
 def paste_masks(probs: Optional[Tensor], boxes: Tensor, img_h: int,

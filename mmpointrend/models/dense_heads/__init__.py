@@ -1,0 +1,3 @@
+from .logit_ranked_rpn_head import LogitRankedRPNHead
+
+__all__ = ['LogitRankedRPNHead']
