@@ -13,7 +13,8 @@ from mmengine.config import Config
 from helpers import REPO
 
 CONFIGS = sorted(
-    osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/*/*.py')))
+    osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/*/*.py'))
+    if '/_base_/' not in p)
 
 
 INSTANCE = [c for c in CONFIGS if 'roi_head' in Config.fromfile(
@@ -149,3 +150,138 @@ def test_model_index_lists_every_coco_and_cityscapes_config():
             listed.add(model['Config'])
     expected = {c for c in CONFIGS if not c.startswith('configs/demo/')}
     assert listed == expected, sorted(expected - listed)
+
+
+SEMANTIC_PAIRS = {  # PointRend config: its baseline
+    'configs/point_rend_seg/point-rend_fpn_r101-p2p5_8xb4-65k_cityscapes-'
+    '512x1024.py':
+    'configs/sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py',
+    'configs/point_rend_seg/point-rend_fpn_r101-p3p5_8xb4-65k_cityscapes-'
+    '512x1024.py':
+    'configs/sem_fpn/fpn_r101-p3p5_8xb4-65k_cityscapes-512x1024.py',
+    'configs/point_rend_seg/point-rend_deeplabv3_r101-d16_8xb2-90k_'
+    'cityscapes-768x768.py':
+    'configs/deeplabv3/deeplabv3_r101-d16_8xb2-90k_cityscapes-768x768.py',
+    'configs/point_rend_seg/point-rend_fpn_r101-p2p5_4xb4-160k_ade20k-'
+    '512x512.py':
+    'configs/sem_fpn/fpn_r101-p2p5_4xb4-160k_ade20k-512x512.py',
+    'configs/point_rend_seg/point-rend_fpn_r101-p3p5_4xb4-160k_ade20k-'
+    '512x512.py':
+    'configs/sem_fpn/fpn_r101-p3p5_4xb4-160k_ade20k-512x512.py',
+}
+# what a PointRend config may add or change beside its head
+_PR_MODEL_KEYS = {'type', 'num_stages', 'decode_head', 'roi_head',
+                  'train_cfg', 'test_cfg'}
+_SAME = ('train_dataloader', 'val_dataloader', 'test_dataloader',
+         'param_scheduler', 'optim_wrapper', 'train_cfg', 'auto_scale_lr',
+         'test_evaluator', 'load_from')
+
+
+def _unscoped(node):
+    """Drop the ``_scope_`` marks that ``mmseg::`` inheritance adds."""
+    if isinstance(node, dict):
+        return {k: _unscoped(v) for k, v in node.items() if k != '_scope_'}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_unscoped(v) for v in node)
+    return node
+
+
+def _load(path):
+    cfg = Config.fromfile(osp.join(REPO, path))
+    return Config(_unscoped(cfg.to_dict()))
+
+
+def _instance_pairs():
+    pairs = {}
+    for c in INSTANCE:
+        name = osp.basename(c)
+        if c.startswith('configs/point_rend/') and 'd2-exact' not in name:
+            base = 'mask-rcnn_' + name.split('_', 1)[1]
+            if 'cityscapes' not in base:
+                base = base.replace('_ms-', '_ms-poly-').replace(
+                    '-1x_', '-1x-iter_').replace('-3x_', '-3x-iter_')
+            pairs[c] = 'configs/mask_rcnn/' + base
+    return pairs
+
+
+@pytest.mark.parametrize('pair', sorted(SEMANTIC_PAIRS.items()) +
+                         sorted(_instance_pairs().items()))
+def test_pointrend_and_baseline_differ_only_in_the_head(pair):
+    """Same backbone, neck, data, schedule and evaluation; the baseline's
+    head is the PointRend model's coarse head (semantic) or its box head
+    (instance)."""
+    pointrend, baseline = (_load(p) for p in pair)
+    # lr multipliers name the coarse head as decode_head.0 in a cascade
+    keys = pointrend.optim_wrapper.get('paramwise_cfg', {}).get(
+        'custom_keys', {})
+    if 'decode_head.0' in keys:
+        keys['decode_head'] = keys.pop('decode_head.0')
+    for key in _SAME:
+        assert pointrend.get(key) == baseline.get(key), key
+    pm, bm = pointrend.model, baseline.model
+    assert {k: v for k, v in pm.items() if k not in _PR_MODEL_KEYS} == \
+        {k: v for k, v in bm.items() if k not in _PR_MODEL_KEYS}
+    if 'decode_head' in bm:
+        assert pm.decode_head[0] == bm.decode_head
+        assert pm.get('auxiliary_head') == bm.get('auxiliary_head')
+        assert pm.test_cfg.mode == bm.test_cfg.mode
+    else:
+        for key in ('bbox_roi_extractor', 'bbox_head'):
+            assert pm.roi_head[key] == bm.roi_head[key], key
+        for stage in ('rpn', 'rpn_proposal'):
+            assert pm.train_cfg[stage] == bm.train_cfg[stage]
+        assert pm.test_cfg.rpn == bm.test_cfg.rpn
+        for key in ('assigner', 'sampler', 'pos_weight'):
+            assert pm.train_cfg.rcnn[key] == bm.train_cfg.rcnn[key], key
+        for key in ('score_thr', 'nms', 'max_per_img', 'mask_thr_binary'):
+            assert pm.test_cfg.rcnn[key] == bm.test_cfg.rcnn[key], key
+
+
+def _detectron2_lr(t, base_lr, max_iter, steps=(), poly=None, gamma=0.1,
+                   warmup_iters=1000, warmup_factor=0.001):
+    """detectron2's WarmupMultiStepLR / WarmupPolyLR at iteration ``t``
+    (solver/lr_scheduler.py: linear warm-up factor times the schedule)."""
+    alpha = min(t / warmup_iters, 1.0)
+    lr = base_lr * (warmup_factor * (1 - alpha) + alpha)
+    if poly is not None:
+        return lr * (1 - t / max_iter)**poly
+    return lr * gamma**sum(t >= s for s in steps)
+
+
+LR_SCHEDULES = {  # config: detectron2's / the paper's schedule
+    'configs/mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-1x-iter_coco.py':
+    dict(base_lr=0.02, max_iter=90000, steps=(60000, 80000)),
+    'configs/mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-3x-iter_coco.py':
+    dict(base_lr=0.02, max_iter=270000, steps=(210000, 250000)),
+    'configs/mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-24k_cityscapes.py':
+    dict(base_lr=0.01, max_iter=24000, steps=(18000, )),
+    'configs/sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py':
+    dict(base_lr=0.01, max_iter=65000, steps=(40000, 55000)),
+    'configs/deeplabv3/deeplabv3_r101-d16_8xb2-90k_cityscapes-768x768.py':
+    dict(base_lr=0.01, max_iter=90000, poly=0.9),
+}
+
+
+@pytest.mark.parametrize('config', sorted(LR_SCHEDULES))
+def test_lr_schedule_is_detectron2s(config):
+    """The learning rate the config's schedulers give at every 250th
+    iteration equals detectron2's warm-up x step / poly schedule."""
+    from mmengine.registry import PARAM_SCHEDULERS
+    cfg = Config.fromfile(osp.join(REPO, config))
+    ref = LR_SCHEDULES[config]
+    assert cfg.optim_wrapper.optimizer.lr == ref['base_lr']
+    assert cfg.train_cfg.max_iters == ref['max_iter']
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))],
+                                lr=cfg.optim_wrapper.optimizer.lr)
+    schedulers = [
+        PARAM_SCHEDULERS.build(dict(s, optimizer=optimizer))
+        for s in cfg.param_scheduler
+    ]
+    for t in range(ref['max_iter']):
+        if t % 250 == 0 or t in (1, 999, 1000, 1001):
+            # mmengine's LinearLR / PolyLR end one iteration before
+            # detectron2's (end - begin - 1 steps): 0.1% apart at most
+            assert optimizer.param_groups[0]['lr'] == pytest.approx(
+                _detectron2_lr(t, **ref), rel=1.5e-3, abs=1e-12), t
+        for s in schedulers:
+            s.step()

@@ -1,7 +1,7 @@
 # DeepLabV3 on ResNet-103 (the 3x3-stem ResNetV1c-101), output stride 8,
 # Cityscapes, the PointRend paper's recipe (appendix B, Table 6): 16 images
 # per batch (2 x 8 GPUs), 768x768 crops, 90k iterations, poly schedule from
-# 0.01 after a 1000-iteration linear warm-up from 0.001, lr x10 on the ASPP
+# 0.01 with a 1000-iteration linear warm-up (factor 0.001, as detectron2), lr x10 on the ASPP
 # head and its prediction conv, SyncBN over the 16 images, scale 0.5-2.0 with
 # a 32 pixel step, flip; no auxiliary head; whole-image inference.
 # The paper's "DeeplabV3-OS-8" row (Table 6) is the OS16 model evaluated with
@@ -30,10 +30,16 @@ train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 
 max_iters = 90000
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+# detectron2's WarmupPolyLR: lr(t) = 0.01 * warmup(t) * (1 - t / 90k)^0.9,
+# the poly factor running from iteration 0 and the warm-up factor going from
+# 0.001 (detectron2's WARMUP_FACTOR; the paper's "from a learning rate of
+# 0.001" is that factor) to 1 over 1000 iterations
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
          end=1000),
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=1000, end=max_iters,
+    # mmengine's PolyLR reaches zero at end - 1: end = max_iters + 1 gives
+    # detectron2's (1 - t / max_iters)^0.9
+    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters + 1,
          by_epoch=False)
 ]
 optim_wrapper = dict(

@@ -17,12 +17,17 @@ model = dict(
         init_cfg=dict(
             _delete_=True,
             type='Pretrained',
-            checkpoint='open-mmlab://detectron2/resnet50_caffe')))
+            checkpoint='open-mmlab://detectron2/resnet50_caffe')),
+    # L1 box loss as detectron2 (SMOOTH_L1_BETA 0) and mmdet's COCO models;
+    # mmdet's Cityscapes config switches to smooth L1 (beta 1)
+    roi_head=dict(bbox_head=dict(loss_bbox=dict(
+        _delete_=True, type='L1Loss', loss_weight=1.0))))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True,
-         poly2mask=False),
+    # mmdet's Cityscapes converter writes RLE masks: with poly2mask=False
+    # mmdet would flag every one of them as ignored (no ground truth at all)
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(
         type='RandomChoiceResize',
         scales=[(2048, s) for s in range(800, 1025, 32)],

@@ -40,7 +40,10 @@ model = dict(
             num_points=14 * 14,
             oversample_ratio=3,
             importance_sample_ratio=0.75,
-            point_sampling='importance')),
+            point_sampling='importance',
+            # detectron2's TRAIN_ON_PRED_BOXES: the mask branch trains on
+            # the box head's regressed boxes (paper section 4, ~+0.2 AP)
+            mask_on_refined_boxes=True)),
     test_cfg=dict(
         rcnn=dict(
             subdivision_steps=5,  # 7x7 -> 224x224

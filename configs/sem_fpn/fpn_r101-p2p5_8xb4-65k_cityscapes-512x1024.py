@@ -1,9 +1,9 @@
 # SemanticFPN R101 (P2-P5), Cityscapes, the PointRend paper's recipe
 # (appendix B, Table 7): 32 images per batch (4 x 8 GPUs), 512x1024 crops,
 # 40k / 15k / 10k iterations at 0.01 / 0.001 / 0.0001, linear warm-up over
-# 1000 iterations from 0.001, frozen BN in the backbone (GN in the head, as
-# detectron2), colour augmentation, scale 0.5-2.0 with a 32 pixel step,
-# horizontal flip; whole-image inference at 1024x2048.
+# 1000 iterations (factor 0.001, as detectron2), frozen BN in the backbone
+# (GN in the head, as detectron2), colour augmentation, scale 0.5-2.0 with a
+# 32 pixel step, horizontal flip; whole-image inference at 1024x2048.
 _base_ = 'mmseg::sem_fpn/fpn_r101_4xb2-80k_cityscapes-512x1024.py'
 
 model = dict(
@@ -33,8 +33,9 @@ train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 
 max_iters = 65000
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+# warm-up factor 0.001 (detectron2's WARMUP_FACTOR, the zoo model's config)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
          end=1000),
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
          milestones=[40000, 55000], gamma=0.1)

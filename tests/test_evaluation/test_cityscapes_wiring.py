@@ -115,3 +115,55 @@ def test_official_instance_metric_on_perfect_prediction(city, tmp_path):
                             scores=torch.ones(2)))])
     res = metric.compute_metrics(metric.results)
     assert res['mAP'] == pytest.approx(1.0)
+
+
+CITYSCAPES_TRAIN_CONFIGS = [
+    'configs/mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-24k_cityscapes.py',
+    'configs/point_rend/point-rend_r50-caffe_fpn_ms-24k_cityscapes.py',
+    'configs/sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py',
+    'configs/sem_fpn/fpn_r101-p3p5_8xb4-65k_cityscapes-512x1024.py',
+    'configs/point_rend_seg/'
+    'point-rend_fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py',
+    'configs/point_rend_seg/'
+    'point-rend_fpn_r101-p3p5_8xb4-65k_cityscapes-512x1024.py',
+    'configs/point_rend_seg/'
+    'point-rend_fpn_r50-mmseg_4xb2-80k_cityscapes-512x1024.py',
+    'configs/deeplabv3/deeplabv3_r101-d16_8xb2-90k_cityscapes-768x768.py',
+    'configs/point_rend_seg/'
+    'point-rend_deeplabv3_r101-d16_8xb2-90k_cityscapes-768x768.py',
+]
+
+
+@pytest.mark.parametrize('config', CITYSCAPES_TRAIN_CONFIGS)
+def test_train_pipeline_keeps_the_converted_ground_truth(city, config):
+    """Each Cityscapes config's own train dataset and pipeline, on what the
+    preparation command wrote (mmdet's converter: RLE masks; mmseg's:
+    labelTrainIds): every instance / labelled pixel reaches the model."""
+    from mmengine.registry import DATASETS
+    cfg = Config.fromfile(osp.join(REPO, config))
+    scope = cfg.get('default_scope', 'mmdet')
+    dataset = cfg.train_dataloader.dataset
+    while 'dataset' in dataset:  # RepeatDataset & co.
+        dataset = dataset.dataset
+    dataset.data_root = str(city) + '/'
+    if scope == 'mmdet':
+        dataset.ann_file = str(city / 'annotations' /
+                               'instancesonly_filtered_gtFine_train.json')
+    with DefaultScope.overwrite_default_scope(scope):
+        sample = DATASETS.build(dataset)[0]['data_samples']
+    if scope == 'mmdet':
+        gt = sample.gt_instances
+        classes = ('person', 'rider', 'car', 'truck', 'bus', 'train',
+                   'motorcycle', 'bicycle')
+        assert sorted(classes[i] for i in gt.labels.tolist()) == [
+            'car', 'person']
+        assert len(sample.ignored_instances) == 0
+        # the masks are the converter's rectangles, at the resized scale
+        areas = gt.masks.areas / float(np.prod(sample.scale_factor))
+        boxes = [OBJECTS[2][2], OBJECTS[3][2]]
+        expected = sorted((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes)
+        np.testing.assert_allclose(sorted(areas), expected, rtol=0.1)
+    else:
+        labels = set(sample.gt_sem_seg.data.unique().tolist())
+        # road 0, sky 10, person 11, car 13 (train ids); crops may cut some
+        assert labels <= {0, 10, 11, 13, 255} and len(labels - {255}) >= 1

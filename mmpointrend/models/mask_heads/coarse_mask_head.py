@@ -35,8 +35,7 @@ class PointRendCoarseMaskHead(BaseModule):
             ``(R, M, M)`` logits of the ground-truth class. Defaults to
             sigmoid cross-entropy.
         init_cfg (dict, optional): Initialisation config. Defaults to None
-            (MSRA fill for hidden layers, N(0, 0.001) for the predictor, as
-            detectron2).
+            (detectron2's: see :meth:`init_weights`).
     """
 
     def __init__(self,
@@ -68,13 +67,18 @@ class PointRendCoarseMaskHead(BaseModule):
         self.loss_mask = DET_MODELS.build(loss_mask)
 
     def init_weights(self) -> None:
-        """MSRA fill for hidden layers, small normal for the predictor."""
+        """As detectron2's coarse head: MSRA fill for the conv (Caffe2's
+        ``c2_msra_fill``), Caffe2's Xavier fill for the hidden FC layers
+        (``c2_xavier_fill``: Kaiming uniform with ``a=1``), N(0, 0.001) for
+        the predictor; zero biases."""
         super().init_weights()
         if self.init_cfg is not None:
             return
+        nn.init.kaiming_normal_(self.reduce.weight, mode='fan_out',
+                                nonlinearity='relu')
+        for layer in self.fcs:
+            nn.init.kaiming_uniform_(layer.weight, a=1)
         for layer in [self.reduce, *self.fcs]:
-            nn.init.kaiming_normal_(layer.weight, mode='fan_out',
-                                    nonlinearity='relu')
             nn.init.zeros_(layer.bias)
         nn.init.normal_(self.predictor.weight, std=0.001)
         nn.init.zeros_(self.predictor.bias)

@@ -30,6 +30,28 @@ def test_coarse_head_shapes_gradient_and_loss():
         PointRendCoarseMaskHead(num_classes=3, roi_feat_size=13)
 
 
+def test_coarse_head_init_is_detectron2s():
+    """MSRA normal (fan out) conv, Caffe2 Xavier (Kaiming uniform, a=1)
+    hidden FC layers, N(0, 0.001) predictor, zero biases."""
+    torch.manual_seed(0)
+    head = PointRendCoarseMaskHead(num_classes=3, in_channels=64,
+                                   conv_out_channels=64, fc_out_channels=512)
+    head.init_weights()
+    conv = head.reduce.weight  # fan out = 64 * 2 * 2
+    assert conv.std().item() == pytest.approx((2 / 256)**0.5, rel=0.05)
+    for fc in head.fcs:
+        bound = (3 / fc.weight.shape[1])**0.5
+        assert fc.weight.abs().max().item() <= bound
+        # uniform on [-b, b]: std b / sqrt(3), not normal
+        assert fc.weight.std().item() == pytest.approx(bound / 3**0.5,
+                                                       rel=0.05)
+        assert fc.weight.abs().max().item() > 0.99 * bound
+    assert head.predictor.weight.std().item() == pytest.approx(1e-3,
+                                                               rel=0.05)
+    for layer in (head.reduce, *head.fcs, head.predictor):
+        assert not layer.bias.any()
+
+
 @pytest.mark.parametrize('each_layer', [True, False])
 def test_point_head_selected_rows_equal_full_output(each_layer):
     head = PointRendPointHead(num_classes=5, in_channels=6, fc_channels=12,
