@@ -35,7 +35,7 @@ def dataset_meta_from_config(cfg: Config) -> dict:
         ValueError: when the config has no test dataset with class names.
     """
     from mmengine.registry import DATASETS, init_default_scope
-    dataset = cfg.get('test_dataloader', {}).get('dataset')
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset')
     if dataset is None:
         raise ValueError('the config has no test_dataloader.dataset to take '
                          'class names from')

@@ -136,6 +136,44 @@ def test_masks_stay_inside_their_boxes_and_odd_boxes():
     assert m[3, 10:40, 0:5].all() and m[3].sum() <= 6 * 32
 
 
+@pytest.mark.parametrize('rescale', [False, True])
+def test_drop_empty_boxes_as_detectron2(rescale):
+    """detectron2's postprocess: output boxes clipped to the output image,
+    detections whose box is then empty dropped; mmdet keeps all of them."""
+    boxes = torch.tensor([[10., 10., 60., 50.], [30., 30., 30., 70.],
+                          [300., 300., 400., 400.], [-50., 10., 5., 40.],
+                          [20., 40., 250., 40.]])
+
+    head = _build().eval()
+
+    def run(drop):
+        head.test_cfg.drop_empty_boxes = drop
+        r = InstanceData(bboxes=boxes.clone(), labels=torch.arange(5),
+                         scores=torch.linspace(1, 0.5, 5))
+        with torch.no_grad():
+            return head.predict_mask(feats(batch=1),
+                                     _metas(1, scale=2.0 if rescale else 1.),
+                                     [r], rescale=rescale)[0]
+
+    kept = run(False)
+    assert len(kept) == 5 and kept.masks.shape[0] == 5
+    out = run(True)
+    # zero width, outside the image, zero height: dropped
+    assert out.labels.tolist() == [0, 3]
+    scale = 2.0 if rescale else 1.0
+    size = 256 / scale
+    expected = torch.tensor([[10., 10., 60., 50.], [0., 10., 5., 40.]
+                             ]) / scale
+    torch.testing.assert_close(out.bboxes, expected.clamp(max=size))
+    assert out.masks.shape == (2, size, size)
+    assert torch.equal(out.masks[0], kept.masks[0])
+    # as detectron2, the mask is pasted into the clipped box
+    x1, y0, y1 = (int(v) for v in expected[1, 2:3].tolist() +
+                  expected[1, 1::2].tolist())
+    assert not out.masks[1, :, x1 + 1:].any()
+    assert not out.masks[1, :y0].any() and not out.masks[1, y1 + 1:].any()
+
+
 def test_refine_chunks_give_identical_masks():
     head = _build().eval()
     x = feats(batch=2)
