@@ -1,8 +1,9 @@
 """AP*: COCO-trained masks scored against LVIS annotations (paper Sec. 5).
 
 COCO's polygons are coarse; LVIS re-annotated COCO images with finer masks.
-AP* takes the LVIS v1 val annotations of the 80 COCO categories on the COCO
-val images ("COCO categories on LVIS annotations") and evaluates with the
+AP* takes the LVIS val annotations (v0.5, as the paper and detectron2, or v1)
+of the 80 COCO categories on the COCO val images ("COCO categories on LVIS
+annotations") and evaluates with the
 ``lvis`` API, whose federated protocol respects that LVIS is not exhaustively
 annotated: in an image, detections of a category listed neither as present
 nor in ``neg_category_ids`` are ignored, and unmatched detections of a
@@ -99,7 +100,8 @@ def cocofy_lvis(lvis: dict, coco: dict) -> dict:
     """COCO categories on LVIS annotations, restricted to COCO's images.
 
     Args:
-        lvis (dict): LVIS v1 val json (images with ``neg_category_ids`` and
+        lvis (dict): LVIS v0.5 or v1 val json (images with
+            ``neg_category_ids`` and
             ``not_exhaustive_category_ids``; categories with ``synset``).
         coco (dict): COCO val json (its images select LVIS's; its category
             ids are the output's).
@@ -138,7 +140,8 @@ def cocofy_lvis(lvis: dict, coco: dict) -> dict:
         images.append(img)
     if not images:
         raise APStarDataError('no image of the COCO file is in the LVIS file '
-                              '(give LVIS v1 *val* and COCO *val*2017)')
+                              '(give LVIS v0.5 or v1 *val* and COCO '
+                              '*val*2017)')
     kept = {img['id'] for img in images}
     anns = []
     for ann in lvis['annotations']:
@@ -240,7 +243,7 @@ class LVISAPStarMetric(BaseMetric):
     """AP* of a COCO-trained model (``apstar/segm_AP`` etc.).
 
     Give either ``ann_file`` (made by ``tools/dataset_converters/
-    cocofy_lvis.py``) or both ``lvis_ann_file`` (LVIS v1 val) and
+    cocofy_lvis.py``) or both ``lvis_ann_file`` (LVIS v0.5 or v1 val) and
     ``coco_ann_file`` (COCO val2017), from which the ground truth is built
     on the fly. The model's classes must be COCO's 80 (by name, as in
     ``dataset_meta['classes']``).

@@ -252,10 +252,13 @@ def test_eval_ap_star_tool_on_saved_predictions(tmp_path):
     assert 'apstar/segm_AP: 1.0000' in run.stdout
 
 
-def test_ap_star_config_through_tools_test(shapes_data, tmp_path):
-    """The README's one command: tools/test.py on the AP* config with the two
-    json files given on the command line, for a converted zoo R50 (random
-    weights) on generated images relabelled with COCO categories."""
+@pytest.mark.parametrize('lvis_version', ['v1', 'v0.5'])
+def test_ap_star_config_through_tools_test(shapes_data, tmp_path,
+                                           lvis_version):
+    """The README's one command: tools/test.py on the AP* config (LVIS v1 or,
+    as the paper, v0.5) with the two json files given on the command line,
+    for a converted zoo R50 (random weights) on generated images relabelled
+    with COCO categories."""
     from mmdet.datasets import CocoDataset
     from mmengine.config import Config
 
@@ -273,8 +276,12 @@ def test_ap_star_config_through_tools_test(shapes_data, tmp_path):
                 categories=[dict(id=i, name=n)
                             for i, n, _ in COCO_LVIS_SYNSETS])
     synset = {i: s for i, _, s in COCO_LVIS_SYNSETS}
+    # LVIS v0.5 images still carry COCO's file_name; v1 only a coco_url
     lvis = dict(
-        images=[dict(img, neg_category_ids=[],
+        images=[dict({k: v for k, v in img.items()
+                      if k != 'file_name' or lvis_version == 'v0.5'},
+                     coco_url='http://images.cocodataset.org/val2017/' +
+                     img['file_name'], neg_category_ids=[],
                      not_exhaustive_category_ids=[])
                 for img in shapes['images']],
         annotations=[dict(a, category_id=1000 + to_coco[a['category_id']])
@@ -287,7 +294,9 @@ def test_ap_star_config_through_tools_test(shapes_data, tmp_path):
 
     cfg = Config.fromfile(osp.join(
         REPO, 'configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco_'
-        'ap-star.py'))
+        'ap-star' + ('-lvis-v0.5' if lvis_version == 'v0.5' else '') +
+        '.py'))
+    assert lvis_version in cfg.test_evaluator[2].lvis_ann_file
     demo = Config.fromfile(
         osp.join(REPO, 'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py'))
     cfg.model.backbone.init_cfg = None

@@ -1,4 +1,5 @@
-"""AP* of saved predictions, given the LVIS v1 val and COCO val2017 files.
+"""AP* of saved predictions, given the LVIS val (v0.5 or v1) and COCO
+val2017 files.
 
     python tools/test.py CONFIG CKPT --out preds.pkl      # any COCO model
     python tools/analysis_tools/eval_ap_star.py preds.pkl \\
@@ -23,7 +24,7 @@ from mmpointrend.evaluation.ap_star import APStarDataError
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('preds', help='tools/test.py --out file (.pkl)')
-    parser.add_argument('--lvis', help='LVIS v1 val json')
+    parser.add_argument('--lvis', help='LVIS v0.5 or v1 val json')
     parser.add_argument('--coco', help='COCO val2017 json')
     parser.add_argument('--ann-file', help='a cocofied LVIS json instead')
     parser.add_argument('--metric', nargs='+', default=['segm'],

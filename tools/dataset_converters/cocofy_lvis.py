@@ -5,8 +5,8 @@
         data/coco/annotations/instances_val2017.json \\
         data/lvis_v1/annotations/lvis_v1_val_cocofied.json
 
-Keeps the LVIS v1 val annotations of the 80 COCO categories (matched by
-WordNet synset, LVIS's published correspondence) on the COCO val2017 images,
+Keeps the LVIS (v0.5 or v1) val annotations of the 80 COCO categories
+(matched by WordNet synset, LVIS's published correspondence) on the COCO val2017 images,
 with category ids, ``neg_category_ids`` and ``not_exhaustive_category_ids``
 mapped to COCO's ids. ``LVISAPStarMetric(ann_file=...)`` then scores a
 COCO-trained model against it (``configs/point_rend/*_ap-star.py``).
@@ -19,7 +19,7 @@ from mmpointrend.evaluation.ap_star import APStarDataError, cocofy_lvis_files
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('lvis', help='LVIS v1 val annotation json')
+    parser.add_argument('lvis', help='LVIS v0.5 or v1 val annotation json')
     parser.add_argument('coco', help='COCO val2017 annotation json')
     parser.add_argument('out', help='output json')
     args = parser.parse_args(argv)

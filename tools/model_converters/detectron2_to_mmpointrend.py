@@ -1,9 +1,10 @@
 """Convert a detectron2 PointRend checkpoint (model-zoo .pkl) to mmpointrend.
 
     python tools/model_converters/detectron2_to_mmpointrend.py \\
-        model_final_88c6f8.pkl point-rend_r50_d2zoo.pth \\
-        --config configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py
-    python tools/test.py configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py \\
+        model_final_736f5a.pkl point-rend_r50_d2zoo.pth \\
+        --config configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco_d2-exact.py
+    python tools/test.py \\
+        configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco_d2-exact.py \\
         point-rend_r50_d2zoo.pth
 
 Handles the instance models (both detectron2 layouts of the mask heads: the
@@ -12,14 +13,18 @@ current ``roi_heads.mask_head.{coarse_head,point_head}`` and the older
 semantic SemanticFPN + PointRend model; see ``mmpointrend/converters/
 detectron2.py`` for the key map and what needs no change. Zoo model -> config:
 
-==========================================  ==================================================================
-pointrend_rcnn_R_50_FPN_1x_coco             configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py
-pointrend_rcnn_R_50_FPN_3x_coco             configs/point_rend/point-rend_r50-caffe_fpn_ms-3x_coco.py
-pointrend_rcnn_R_101_FPN_3x_coco            configs/point_rend/point-rend_r101-caffe_fpn_ms-3x_coco.py
-pointrend_rcnn_X_101_32x8d_FPN_3x_coco      configs/point_rend/point-rend_x101-32x8d_fpn_ms-3x_coco.py
-pointrend_rcnn_R_50_FPN_1x_cityscapes       configs/point_rend/point-rend_r50-caffe_fpn_ms-24k_cityscapes.py
+==========================================  ==========================================================================
+pointrend_rcnn_R_50_FPN_1x_coco             configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco_d2-exact.py
+pointrend_rcnn_R_50_FPN_3x_coco             configs/point_rend/point-rend_r50-caffe_fpn_ms-3x_coco_d2-exact.py
+pointrend_rcnn_R_101_FPN_3x_coco            configs/point_rend/point-rend_r101-caffe_fpn_ms-3x_coco_d2-exact.py
+pointrend_rcnn_X_101_32x8d_FPN_3x_coco      configs/point_rend/point-rend_x101-32x8d_fpn_ms-3x_coco_d2-exact.py
+pointrend_rcnn_R_50_FPN_1x_cityscapes       configs/point_rend/point-rend_r50-caffe_fpn_ms-24k_cityscapes_d2-exact.py
 pointrend_semantic_R_101_FPN_1x_cityscapes  configs/point_rend_seg/point-rend_fpn_r101-caffe-d2zoo_8xb4-65k_cityscapes-512x1024.py
-==========================================  ==================================================================
+==========================================  ==========================================================================
+
+The ``_d2-exact`` configs are the training configs tested as detectron2 tests
+(PIL resize, logit-ranked proposals, empty boxes dropped); the plain configs
+load the same weights.
 
 With ``--config`` the converted weights are loaded into the config's model
 with ``strict=True``, its data preprocessor is checked against the pixel
