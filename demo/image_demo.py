@@ -21,7 +21,7 @@ import numpy as np
 from mmengine.config import Config
 
 import mmpointrend  # noqa: F401
-from mmpointrend.apis import dataset_meta_from_config
+from mmpointrend.apis import checkpoint_dataset_meta
 
 
 def _meta_from_config(inferencer_cls):
@@ -35,7 +35,8 @@ def _meta_from_config(inferencer_cls):
             super()._load_weights_to_model(model, checkpoint, cfg)
             if checkpoint is not None and not checkpoint.get(
                     'meta', {}).get('dataset_meta'):
-                model.dataset_meta = dataset_meta_from_config(cfg)
+                model.dataset_meta = checkpoint_dataset_meta(
+                    None, cfg, 'the checkpoint')
 
     return Inferencer
 

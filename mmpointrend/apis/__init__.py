@@ -1,9 +1,10 @@
 from .checks import DataConfigError, check_annotation_file, check_config
-from .inference import dataset_meta_from_config, init_model, is_semantic_config
+from .inference import (checkpoint_dataset_meta, dataset_meta_from_config,
+                        init_model, is_semantic_config)
 from .runner_utils import prepare_runner_cfg
 
 __all__ = [
     'prepare_runner_cfg', 'check_config', 'check_annotation_file',
     'DataConfigError', 'init_model', 'dataset_meta_from_config',
-    'is_semantic_config'
+    'is_semantic_config', 'checkpoint_dataset_meta'
 ]

@@ -53,6 +53,23 @@ def dataset_meta_from_config(cfg: Config) -> dict:
     return meta
 
 
+def checkpoint_dataset_meta(meta: Optional[dict], cfg: Config,
+                            checkpoint: Optional[str] = None) -> dict:
+    """A checkpoint's ``meta.dataset_meta`` (keys lower-cased, as mmdet),
+    or, when it has none, the config's test-dataset classes and palette with
+    a warning naming ``checkpoint``."""
+    dataset_meta = (meta or {}).get('dataset_meta')
+    if dataset_meta:
+        return {k.lower(): v for k, v in dataset_meta.items()}
+    dataset_meta = dataset_meta_from_config(cfg)
+    if checkpoint is not None:
+        warnings.warn(
+            f'{checkpoint} stores no dataset_meta: class names and palette '
+            "are taken from the config's test dataset "
+            f"({len(dataset_meta['classes'])} classes)")
+    return dataset_meta
+
+
 def init_model(config: Union[str, Config],
                checkpoint: Optional[str] = None,
                device: str = 'cpu',
@@ -99,16 +116,6 @@ def init_model(config: Union[str, Config],
         register_checkpoint_safe_globals()
         meta = load_checkpoint(model, checkpoint,
                                map_location='cpu').get('meta', {}) or {}
-    dataset_meta = meta.get('dataset_meta')
-    if dataset_meta:
-        dataset_meta = {k.lower(): v for k, v in dataset_meta.items()}
-    else:
-        dataset_meta = dataset_meta_from_config(cfg)
-        if checkpoint is not None:
-            warnings.warn(
-                f'{checkpoint} stores no dataset_meta: class names and '
-                "palette are taken from the config's test dataset "
-                f"({len(dataset_meta['classes'])} classes)")
-    model.dataset_meta = dataset_meta
+    model.dataset_meta = checkpoint_dataset_meta(meta, cfg, checkpoint)
     model.cfg = cfg
     return model.to(device).eval()

@@ -34,10 +34,11 @@ class _Opaque:
     """An object safe loading refuses."""
 
 
-def _roundtrip(source, model, tmp_path):
+def _roundtrip(source, model, tmp_path, config=None):
     src, dst = tmp_path / 'theirs.pth', tmp_path / 'ours.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(x=1)), src)
-    converter.main([source, str(src), str(dst)])
+    converter.main([source, str(src), str(dst)] +
+                   (['--config', config] if config else []))
     return torch.load(dst, weights_only=True)
 
 
@@ -57,7 +58,11 @@ def test_mmdet_point_rend_converts(tmp_path):
         ours = MODELS.build(ours_cfg.model).eval()
     _perturb(theirs, ('roi_head.mask_head', 'roi_head.point_head',
                       'roi_head.bbox_head.fc_cls'))
-    ckpt = _roundtrip('mmdet', theirs, tmp_path)
+    ckpt = _roundtrip('mmdet', theirs, tmp_path, osp.join(
+        REPO, 'configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'))
+    # no dataset_meta in the source: the config's COCO classes are stored
+    assert ckpt['meta']['x'] == 1
+    assert len(ckpt['meta']['dataset_meta']['classes']) == 80
     assert ckpt['meta']['converted_from'] == 'mmdet'
     ours.load_state_dict(ckpt['state_dict'], strict=True)
     packed = demo_mm_inputs(batch_size=1, image_shapes=[(3, 128, 160)],

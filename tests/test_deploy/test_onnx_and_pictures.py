@@ -177,3 +177,28 @@ def test_vis_tool_and_image_demo(detector, segmentor, tmp_path):
         capture_output=True, text=True, cwd=REPO)
     assert missing.returncode != 0 and 'checkpoint not found' in \
         missing.stderr
+
+
+def test_tools_on_a_semantic_checkpoint_without_dataset_meta(segmentor,
+                                                             tmp_path):
+    """What converters wrote before they stored dataset_meta: export and
+    the image demo take the classes from the config (mmseg's init_model
+    crashes on such a cascade checkpoint)."""
+    model, _, img = segmentor
+    bare = str(tmp_path / 'bare.pth')
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(converted_from='detectron2')), bare)
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools/deployment/pytorch2onnx.py'),
+         SEM_CFG, bare, img, '--out', str(tmp_path / 'seg.onnx')],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'onnxruntime output matches PyTorch' in out.stdout
+    out = subprocess.run(
+        [sys.executable, osp.join(REPO, 'demo/image_demo.py'), img, SEM_CFG,
+         bare, '--out-dir', str(tmp_path / 'demo')],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'no dataset_meta' in out.stderr
+    vis = tmp_path / 'demo' / 'point-rend_fpn_r18-tiny_scenes-seg' / 'vis'
+    assert len(list(vis.iterdir())) == 1

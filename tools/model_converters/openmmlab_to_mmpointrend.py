@@ -9,7 +9,10 @@
     python tools/test.py \\
         configs/point_rend_seg/point-rend_fpn_r50-mmseg_4xb2-80k_cityscapes-512x1024.py ours.pth
 
-Only the PointRend heads' keys change (see ``mmpointrend/converters``);
+With ``--config`` the result is loaded into that config's model with
+``strict=True`` before it is written, and the config's classes and palette
+fill ``meta.dataset_meta`` where the file has none. Only the PointRend
+heads' keys change (see ``mmpointrend/converters``);
 everything else is copied. The file is read with ``torch.load(weights_only
 =True)``; ``--trust-file`` reads it with full unpickling, for files you trust
 that hold other Python objects.
@@ -20,7 +23,8 @@ import pickle
 import torch
 
 import mmpointrend  # noqa: F401  (allow-lists mmengine's checkpoint types)
-from mmpointrend.converters import mmdet_to_mmpointrend, mmseg_to_mmpointrend
+from mmpointrend.converters import (ConversionCheckError, mmdet_to_mmpointrend,
+                                   mmseg_to_mmpointrend, verify_against_config)
 
 
 def parse_args(argv=None):
@@ -34,6 +38,10 @@ def parse_args(argv=None):
         "mmdet, 'decode_head.1.' for mmseg)")
     parser.add_argument('--trust-file', action='store_true',
                         help='unpickle the file fully (only for trusted files)')
+    parser.add_argument(
+        '--config', help='check: load into this config model with '
+        'strict=True before saving; its test-dataset classes fill '
+        'meta.dataset_meta when the file has none')
     return parser.parse_args(argv)
 
 
@@ -61,6 +69,14 @@ def convert(source: str, ckpt: dict, prefix=None) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     out = convert(args.source, load(args.src, args.trust_file), args.prefix)
+    if args.config:
+        try:
+            checked = verify_against_config(out['state_dict'], args.config)
+        except ConversionCheckError as e:
+            raise SystemExit(str(e))
+        print('; '.join(checked['notes']))
+        if not out['meta'].get('dataset_meta'):
+            out['meta']['dataset_meta'] = checked['dataset_meta']
     torch.save(out, args.dst)
     print(f'{args.src} ({args.source}) -> {args.dst}: '
           f"{len(out['state_dict'])} tensors")
