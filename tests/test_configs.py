@@ -285,3 +285,36 @@ def test_lr_schedule_is_detectron2s(config):
                 _detectron2_lr(t, **ref), rel=1.5e-3, abs=1e-12), t
         for s in schedulers:
             s.step()
+
+
+COCO_TRAIN_CONFIGS = [
+    c for c in INSTANCE if c.endswith('_coco.py') and 'd2-exact' not in c
+]
+
+
+@pytest.mark.parametrize('config', COCO_TRAIN_CONFIGS)
+def test_coco_train_pipeline_keeps_every_instance(config, shapes_data):
+    """Each COCO config's own train dataset and pipeline on a COCO json
+    (polygons, the format of COCO's own files): every non-crowd instance
+    of an image reaches the model."""
+    import json
+
+    from mmdet.registry import DATASETS
+    cfg = Config.fromfile(osp.join(REPO, config))
+    dataset = cfg.train_dataloader.dataset
+    ann = json.load(open(shapes_data + 'train.json'))
+    # the shapes' images under COCO's 80 class names (shape ids 1-4)
+    dataset.update(data_root=shapes_data, ann_file='train.json',
+                   data_prefix=dict(img='train/'),
+                   metainfo=dict(classes=[c['name']
+                                          for c in ann['categories']]))
+    data = DATASETS.build(dataset)
+    counts = {}
+    for a in ann['annotations']:
+        counts[a['image_id']] = counts.get(a['image_id'], 0) + 1
+    for i in range(3):
+        sample = data[i]['data_samples']
+        expected = counts[sample.img_id]
+        assert len(sample.gt_instances) == expected
+        assert len(sample.gt_instances.masks) == expected
+        assert len(sample.ignored_instances) == 0
