@@ -17,10 +17,9 @@ import os.path as osp
 import time
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 import mmpointrend  # noqa: F401
-from mmpointrend.apis import prepare_runner_cfg
+from mmpointrend.apis import build_runner
 from mmpointrend.datasets import (generate_coco_shapes,
                                   generate_semantic_scenes, use_data_root)
 
@@ -81,7 +80,7 @@ def demo_cfg(path: str, data_root: str, work_dir: str, iters: int,
     steps.milestones = [int(iters * 0.75), int(iters * 0.9)]
     cfg.default_hooks.checkpoint.interval = iters
     cfg.randomness = dict(seed=seed)
-    return prepare_runner_cfg(cfg)
+    return cfg
 
 
 def make_data(task: str, work_dir: str, args) -> str:
@@ -125,10 +124,10 @@ def run_task(task: str, work_dir: str, args) -> str:
             if not osp.isfile(ckpt):
                 raise SystemExit(f'--eval-only: no {ckpt}; train first')
             cfg.load_from = ckpt
-            runner = Runner.from_cfg(cfg)
+            runner = build_runner(cfg)
             train_s = trained_s.get(name)
         else:
-            runner = Runner.from_cfg(cfg)
+            runner = build_runner(cfg)
             t0 = time.time()
             runner.train()
             train_s = round(time.time() - t0, 1)

@@ -7,10 +7,9 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import check_config, prepare_runner_cfg
+from mmpointrend.apis import build_runner, check_config
 
 
 def parse_args():
@@ -56,8 +55,7 @@ def main():
             raise KeyError('--show-dir needs default_hooks.visualization')
         vis_hook.update(draw=True, test_out_dir=args.show_dir)
     check_config(cfg, splits=('test_dataloader', ))
-    prepare_runner_cfg(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError('--out must be a .pkl or .pickle file')

@@ -7,10 +7,9 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import check_config, prepare_runner_cfg
+from mmpointrend.apis import build_runner, check_config
 
 
 def parse_args():
@@ -67,8 +66,7 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
     check_config(cfg)
-    prepare_runner_cfg(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
 
 

@@ -95,8 +95,10 @@ def init_model(config: Union[str, Config],
     from mmengine.runner import load_checkpoint
 
     from mmpointrend.utils import register_checkpoint_safe_globals
-    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(
-        config)
+    if isinstance(config, str):
+        cfg = Config.fromfile(config)
+    else:
+        cfg = copy.deepcopy(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     semantic = is_semantic_config(cfg)

@@ -1,4 +1,6 @@
 """Config adjustments applied by ``tools/train.py`` and ``tools/test.py``."""
+import contextlib
+
 import torch
 from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
@@ -17,12 +19,22 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
         super().__init__(module=module, device_ids=None, **kwargs)
 
 
-def _no_cuda_set_device(device) -> None:
-    """Stands in for ``torch.cuda.set_device`` in a process without CUDA.
+@contextlib.contextmanager
+def _no_cuda_device_selection():
+    """Inside the block, ``torch.cuda.set_device`` does nothing; restored
+    on exit.
 
-    mmengine's ``init_dist`` calls ``torch.cuda.set_device(local_rank)``
-    unconditionally; a CPU build of torch has no CUDA device to select.
+    mmengine's ``init_dist`` (run while the Runner is built) calls
+    ``torch.cuda.set_device(local_rank)`` unconditionally; a CPU build of
+    torch has no CUDA device to select. mmengine has no option to skip it,
+    so the call is neutralised for the Runner's construction only.
     """
+    original = torch.cuda.set_device
+    torch.cuda.set_device = lambda device: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = original
 
 
 def sync_bn_to_bn(node):
@@ -48,8 +60,9 @@ def prepare_runner_cfg(cfg: Config) -> Config:
 
     - distributed runs use the gloo backend instead of NCCL;
     - with a launcher, the model is wrapped by
-      :class:`CPUDistributedDataParallel` and mmengine's device selection
-      is skipped, so ``tools/dist_train.sh CONFIG 2`` runs two CPU processes;
+      :class:`CPUDistributedDataParallel`, so ``tools/dist_train.sh CONFIG
+      2`` runs two CPU processes (:func:`build_runner` also skips mmengine's
+      CUDA device selection while it builds the Runner);
       SyncBN (which torch runs on GPUs only) becomes per-process BN. (A
       single-process run needs nothing: mmengine reverts SyncBN itself.)
 
@@ -68,7 +81,6 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     if cfg.env_cfg.dist_cfg.get('backend', 'nccl') == 'nccl':
         cfg.env_cfg.dist_cfg.backend = 'gloo'
     if cfg.get('launcher', 'none') != 'none':
-        torch.cuda.set_device = _no_cuda_set_device
         sync_bn_to_bn(cfg.model)
         wrapper = cfg.get('model_wrapper_cfg') or {}
         if wrapper.get('type', 'MMDistributedDataParallel') == \
@@ -79,3 +91,16 @@ def prepare_runner_cfg(cfg: Config) -> Config:
                 find_unused_parameters=cfg.get('find_unused_parameters',
                                                False))
     return cfg
+
+
+def build_runner(cfg: Config):
+    """``Runner.from_cfg`` on :func:`prepare_runner_cfg`'s config; without
+    CUDA, mmengine's ``torch.cuda.set_device`` call is skipped while the
+    Runner is built (and only then)."""
+    from mmengine.runner import Runner
+    prepare_runner_cfg(cfg)
+    distributed_on_cpu = (not torch.cuda.is_available()
+                          and cfg.get('launcher', 'none') != 'none')
+    with (_no_cuda_device_selection()
+          if distributed_on_cpu else contextlib.nullcontext()):
+        return Runner.from_cfg(cfg)

@@ -1,9 +1,10 @@
 """Pictures of PointRend's subdivision (paper Fig. 1, 4 and 9).
 
-Runs a model on one image inside :func:`record_subdivision` and draws, per
-detected object, the coarse 7x7 prediction, every step's upsampled
-prediction with the points chosen at that step, and the final mask; for
-semantic segmentation, every step's label map with its points.
+Runs a model on one image, then runs its subdivision again with a step
+callback (``on_step``, no global recorder) and draws, per detected object,
+the coarse 7x7 prediction, every step's upsampled prediction with the points
+chosen at that step, and the final mask; for semantic segmentation, every
+step's label map with its points.
 """
 import os
 import os.path as osp
@@ -13,9 +14,8 @@ import cv2
 import mmcv
 import numpy as np
 import torch
+from mmengine.dataset import Compose
 from mmengine.registry import DefaultScope
-
-from mmpointrend.models.utils import record_subdivision
 
 PANEL = 224  # display size of each instance panel
 RED = (0, 0, 255)
@@ -64,8 +64,9 @@ def draw_instance_subdivision(img: np.ndarray, bbox: np.ndarray,
     Args:
         img (np.ndarray): the image (BGR).
         bbox (np.ndarray): ``(4,)`` the object's box in image pixels.
-        records (list[dict]): the refinement's steps (one chunk).
-        row (int): the object's row in the records.
+        records (list[dict]): the refinement's steps, each with the
+            ``region_offset`` of its chunk.
+        row (int): the object's row among the refined boxes.
         final_mask (np.ndarray): ``(H, W)`` bool pasted mask.
         label (str): class name and score.
     """
@@ -74,6 +75,12 @@ def draw_instance_subdivision(img: np.ndarray, bbox: np.ndarray,
     x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
     crop = cv2.resize(img[y1:y2, x1:x2], (PANEL, PANEL))
     panels = [_header(crop, label)]
+    # the chunk that holds the object, and its row there
+    records = [
+        r for r in records
+        if 0 <= row - r['region_offset'] < r['input'].shape[0]
+    ]
+    row -= records[0]['region_offset']
     coarse = torch.sigmoid(records[0]['input'][row, 0]).numpy()
     panels.append(_header(_gray(coarse, PANEL),
                           f'coarse {coarse.shape[0]}x{coarse.shape[1]}'))
@@ -100,39 +107,59 @@ def draw_instance_subdivision(img: np.ndarray, bbox: np.ndarray,
     return _join(panels, 1)
 
 
+def _model_inputs(model, img_path: str) -> dict:
+    """The image through the config's test pipeline and the model's data
+    preprocessor: ``inputs`` (1, 3, H, W) and ``data_samples``."""
+    pipeline = [t for t in model.cfg.test_dataloader.dataset.pipeline
+                if t['type'] != 'LoadAnnotations']
+    data = Compose(pipeline)(dict(img_path=img_path, img_id=0))
+    return model.data_preprocessor(
+        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
+        False)
+
+
 def instance_subdivision_pictures(model, img_path: str, out_dir: str,
                                   max_objects: int = 4,
                                   score_thr: float = 0.3) -> List[str]:
     """Run an mmdet PointRend detector on an image and save one strip per
     object (the highest-scoring ``max_objects``). Returns the file paths."""
     from mmdet.apis import inference_detector
+    from mmdet.structures.bbox import bbox2roi
+    if not hasattr(model.roi_head, 'refine_masks'):
+        raise ValueError(f'{type(model.roi_head).__name__} is not a '
+                         'PointRend RoI head')
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        inst = inference_detector(model, img_path).pred_instances
+        order = [i for i in range(len(inst)) if inst.scores[i] >= score_thr]
+        order = order[:max_objects]
+        if not order:
+            return []
+        batch = _model_inputs(model, img_path)
+    scale = inst.bboxes.new_tensor(
+        batch['data_samples'][0].scale_factor).repeat(2)
+    records: List[dict] = []
     cfg = model.roi_head.test_cfg
-    saved = dict(cfg)
-    # one step count for every strip; one chunk: one record per step
-    cfg.update(adaptive_resolution=False, max_points_per_chunk=1 << 30)
+    adaptive = cfg.adaptive_resolution
+    cfg.adaptive_resolution = False  # one step count for every strip
     try:
-        with record_subdivision() as records, \
-                DefaultScope.overwrite_default_scope('mmdet'):
-            result = inference_detector(model, img_path)
+        with torch.no_grad():
+            model.roi_head.refine_masks(
+                model.extract_feat(batch['inputs']),
+                bbox2roi([inst.bboxes[order] * scale]), inst.labels[order],
+                on_step=records.append)
     finally:  # the caller's model keeps its own settings
-        cfg.clear()
-        cfg.update(saved)
-    if not records:
-        raise ValueError('no subdivision ran: is the model a PointRend '
-                         'detector with detections on this image?')
-    inst = result.pred_instances
+        cfg.adaptive_resolution = adaptive
     img = mmcv.imread(img_path)
     classes = model.dataset_meta.get('classes', ()) if model.dataset_meta \
         else ()
     os.makedirs(out_dir, exist_ok=True)
     stem = osp.splitext(osp.basename(img_path))[0]
     paths = []
-    order = [i for i in range(len(inst)) if inst.scores[i] >= score_thr]
-    for k, i in enumerate(order[:max_objects]):
+    for k, i in enumerate(order):
         label = int(inst.labels[i])
         name = classes[label] if label < len(classes) else str(label)
         strip = draw_instance_subdivision(
-            img, inst.bboxes[i].numpy(), records, i,
+            img, inst.bboxes[i].numpy(), records, k,
             inst.masks[i].numpy(), f'{name} {float(inst.scores[i]):.2f}')
         path = osp.join(out_dir, f'{stem}_obj{k}_{name}.png')
         cv2.imwrite(path, strip)
@@ -152,12 +179,24 @@ def semantic_subdivision_picture(model, img_path: str, out_dir: str,
     """Run an mmseg semantic PointRend model and save the coarse map, each
     step's map with its chosen points, and the final map, stacked."""
     from mmseg.apis import inference_model
-    with record_subdivision() as records, \
-            DefaultScope.overwrite_default_scope('mmseg'):
+    heads = getattr(model, 'decode_head', None)
+    if not isinstance(heads, torch.nn.ModuleList) or not hasattr(
+            heads[-1], 'point_head'):
+        raise ValueError('not a semantic PointRend model (a '
+                         'CascadeEncoderDecoder ending in '
+                         'PointRendSemanticHead)')
+    records: List[dict] = []
+    with DefaultScope.overwrite_default_scope('mmseg'):
         result = inference_model(model, img_path)
-    if not records:
-        raise ValueError('no subdivision ran: is the model a semantic '
-                         'PointRend model?')
+        batch = _model_inputs(model, img_path)
+        metas = [s.metainfo for s in batch['data_samples']]
+        with torch.no_grad():
+            x = model.extract_feat(batch['inputs'])
+            coarse = heads[0].forward(x)
+            for head in heads[1:-1]:
+                coarse = head.forward(x, coarse)
+            heads[-1].predict(x, coarse, metas, model.test_cfg,
+                              on_step=records.append)
     img = mmcv.imread(img_path)
     h, w = img.shape[:2]
     num_classes = records[0]['input'].shape[1]

@@ -110,16 +110,18 @@ def test_export_refuses_adaptive_resolution(detector):
         model.roi_head.test_cfg.adaptive_resolution = False
 
 
-def test_record_subdivision_sees_every_step():
-    from mmpointrend.models.utils import (binary_uncertainty,
-                                          record_subdivision, subdivide)
+def test_subdivision_step_callback_sees_every_step():
+    from mmpointrend.models.utils import binary_uncertainty, subdivide
     logits = torch.randn(3, 1, 7, 7)
+    predicted = []
 
-    def predict(points, indices, regions):
-        return torch.zeros(len(regions), 1, points.shape[1])
+    def predict(points, regions):
+        predicted.append(torch.rand(len(regions), 1, points.shape[1]) + 2)
+        return predicted[-1]
 
-    with record_subdivision() as records:
-        out = subdivide(logits, predict, binary_uncertainty, 5, 28 * 28)
+    records = []
+    out = subdivide(logits, predict, binary_uncertainty, 5, 28 * 28,
+                    on_step=records.append)
     assert out.shape[-1] == 224
     assert [r['upsampled'].shape[-1] for r in records] == [14, 28, 56, 112,
                                                            224]
@@ -127,13 +129,36 @@ def test_record_subdivision_sees_every_step():
     assert records[0]['indices'] is None
     assert [r['indices'].shape[1] for r in records[1:]] == [784] * 4
     assert torch.equal(records[0]['input'], logits)
-    # the refined cells hold the predictor's zeros afterwards
+    # the refined cells hold the predictions afterwards, and the record of
+    # the upsampled logits is a copy taken before
     last = records[-1]
-    flat = last['output'].flatten(2)
-    assert torch.all(flat.gather(2, last['indices'][:, None]) == 0)
-    with record_subdivision() as later:
-        pass
-    assert later == []  # nothing is recorded outside a block
+    index = last['indices'][:, None]
+    assert torch.equal(last['output'].flatten(2).gather(2, index),
+                       predicted[-1])
+    assert not torch.equal(last['upsampled'].flatten(2).gather(2, index),
+                           predicted[-1])
+    assert torch.equal(last['output'], out)
+
+
+def test_refine_masks_callback_names_each_chunk(detector):
+    """Chunks report their first box, so pictures need no single chunk."""
+    model, _ = detector
+    head = model.roi_head
+    rois = torch.tensor([[0., 4., 4., 40., 50.]] * 7)
+    x = tuple(torch.randn(1, 64, 96 // s, 96 // s) for s in (4, 8, 16, 32,
+                                                            64))
+    records = []
+    chunk = head.test_cfg.max_points_per_chunk
+    head.test_cfg.max_points_per_chunk = 3 * 784
+    try:
+        with torch.no_grad():
+            head.refine_masks(x, rois, torch.zeros(7, dtype=torch.long),
+                              on_step=records.append)
+    finally:
+        head.test_cfg.max_points_per_chunk = chunk
+    assert sorted({r['region_offset'] for r in records}) == [0, 3, 6]
+    assert [r['input'].shape[0] for r in records
+            if r['region_offset'] == 6][0] == 1
 
 
 def test_instance_subdivision_pictures(detector, tmp_path):

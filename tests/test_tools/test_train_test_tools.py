@@ -159,6 +159,26 @@ def test_prepare_runner_cfg_on_cpu():
         cfg = prepare_runner_cfg(Config(dict(model=dict(), launcher='none')))
         assert cfg.env_cfg.dist_cfg.backend == 'gloo'
         assert 'model_wrapper_cfg' not in cfg
+        cfg = prepare_runner_cfg(
+            Config(dict(model=dict(), launcher='pytorch')))
+        assert cfg.model_wrapper_cfg.type == 'CPUDistributedDataParallel'
+        # the config is all it changes: no process-wide patch
+        assert torch.cuda.set_device.__module__ == 'torch.cuda'
+
+
+def test_cuda_device_selection_is_skipped_only_while_building():
+    from mmpointrend.apis.runner_utils import _no_cuda_device_selection
+    original = torch.cuda.set_device
+    with _no_cuda_device_selection():
+        assert torch.cuda.set_device is not original
+        torch.cuda.set_device(3)  # no CUDA here: would raise otherwise
+    assert torch.cuda.set_device is original
+    try:
+        with _no_cuda_device_selection():
+            raise RuntimeError('Runner failed')
+    except RuntimeError:
+        pass
+    assert torch.cuda.set_device is original
 
 
 def test_sigkill_then_resume_reaches_the_final_iteration(shapes_data,

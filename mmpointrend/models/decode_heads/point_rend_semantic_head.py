@@ -12,21 +12,18 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmpointrend.registry import seg_registries
-from ..mask_heads import PointRendPointHead
-from ..utils import (bilinear_gather, channels_last_table, margin_uncertainty,
+from ..checks import check_keys
+from ..uncertainty import build_uncertainty
+from ..utils import (PointFeatures, StepCallback, all_regions,
                      sample_training_points, subdivision_step)
 
 SEG_MODELS, _ = seg_registries()
 
-
-def _image_grid_gather(feats: Tensor, table: Tensor,
-                       rel_points: Tensor) -> Tensor:
-    """``(B, C, h, w)`` map (as ``table``) at relative points of each image:
-    ``(B, P, 2) -> (B, P, C)``."""
-    num_imgs, _, height, width = feats.shape
-    base = torch.arange(num_imgs, device=feats.device) * (height * width)
-    scale = rel_points.new_tensor([width, height])
-    return bilinear_gather(table, base, height, width, rel_points * scale)
+# Keys the head reads from the segmentor's train_cfg / test_cfg beside
+# mmseg's own; anything else is reported as a likely typo.
+_TRAIN_KEYS = {'num_points', 'oversample_ratio', 'importance_sample_ratio'}
+_TEST_KEYS = {'mode', 'crop_size', 'stride', 'subdivision_num_points',
+              'subdivision_steps', 'scale_factor'}
 
 
 class PointRendSemanticHead(BaseModule):
@@ -58,6 +55,13 @@ class PointRendSemanticHead(BaseModule):
         num_fcs (int): Hidden layers. Defaults to 3.
         coarse_pred_each_layer (bool): See :class:`PointRendPointHead`.
             Defaults to True.
+        point_head (dict, optional): Config of another point head (any
+            :class:`BasePointHead` in mmseg's ``MODELS``); ``num_classes``
+            and ``in_channels`` are filled in when absent. Defaults to None
+            (a :class:`PointRendPointHead` from ``channels``, ``num_fcs`` and
+            ``coarse_pred_each_layer``).
+        uncertainty (str): Registered name (mmengine ``FUNCTIONS``) of the
+            point-selection measure. Defaults to 'margin_uncertainty'.
         ignore_index (int): Label ignored by the loss. Defaults to 255.
         align_corners (bool): Must be False: points follow ``grid_sample``'s
             ``align_corners=False`` convention. Kept for the segmentor, which
@@ -74,6 +78,8 @@ class PointRendSemanticHead(BaseModule):
                  channels: int = 256,
                  num_fcs: int = 3,
                  coarse_pred_each_layer: bool = True,
+                 point_head: Optional[dict] = None,
+                 uncertainty: str = 'margin_uncertainty',
                  ignore_index: int = 255,
                  align_corners: bool = False,
                  loss_decode: dict = dict(
@@ -96,12 +102,23 @@ class PointRendSemanticHead(BaseModule):
         self.ignore_index = ignore_index
         self.align_corners = False
         self.threshold = 0.3  # read by mmseg only for binary segmentation
-        self.point_head = PointRendPointHead(
-            num_classes=num_classes,
-            in_channels=sum(in_channels),
-            fc_channels=channels,
-            num_fcs=num_fcs,
-            coarse_pred_each_layer=coarse_pred_each_layer)
+        if point_head is None:
+            point_head = dict(
+                type='PointRendPointHead',
+                fc_channels=channels,
+                num_fcs=num_fcs,
+                coarse_pred_each_layer=coarse_pred_each_layer)
+        point_head = dict(point_head)
+        point_head.setdefault('num_classes', num_classes)
+        point_head.setdefault('in_channels', sum(in_channels))
+        self.point_head = SEG_MODELS.build(point_head)
+        if (self.point_head.num_classes, self.point_head.in_channels) != (
+                num_classes, sum(in_channels)):
+            raise ValueError(
+                f'point_head has num_classes={self.point_head.num_classes}, '
+                f'in_channels={self.point_head.in_channels}; the head needs '
+                f'{num_classes} and {sum(in_channels)}')
+        self.uncertainty = build_uncertainty(uncertainty)
         self.loss_decode = SEG_MODELS.build(loss_decode)
 
     def _fine(self, inputs: Sequence[Tensor]) -> List[Tensor]:
@@ -112,29 +129,6 @@ class PointRendSemanticHead(BaseModule):
                              f'{self.in_channels} at in_index '
                              f'{self.in_index}, got {got}')
         return feats
-
-    def point_logits(self, fine: List[Tensor], fine_tables: List[Tensor],
-                     coarse: Tensor, coarse_table: Tensor,
-                     rel_points: Tensor) -> Tensor:
-        """Point-head logits at relative image points.
-
-        Args:
-            fine (list[Tensor]): Fine-grained levels ``(B, C_l, H_l, W_l)``.
-            fine_tables (list[Tensor]): Their ``channels_last_table``.
-            coarse (Tensor): ``(B, K, h, w)`` coarse logits.
-            coarse_table (Tensor): Its ``channels_last_table``.
-            rel_points (Tensor): ``(B, P, 2)`` in ``[0, 1]`` of the image.
-
-        Returns:
-            Tensor: ``(B, K, P)``.
-        """
-        fine_pts = torch.cat([
-            _image_grid_gather(f, t, rel_points)
-            for f, t in zip(fine, fine_tables)
-        ], -1)
-        coarse_pts = _image_grid_gather(coarse, coarse_table, rel_points)
-        return self.point_head(fine_pts.transpose(1, 2),
-                               coarse_pts.transpose(1, 2))
 
     def forward(self, inputs: Sequence[Tensor], prev_output: Tensor):
         """Not used: the head predicts through :meth:`predict`."""
@@ -157,6 +151,8 @@ class PointRendSemanticHead(BaseModule):
             dict: ``loss_point`` and ``acc_point``.
         """
         from mmseg.models.losses import accuracy
+        check_keys(train_cfg, _TRAIN_KEYS,
+                   "the segmentor's train_cfg (PointRendSemanticHead)")
         fine = self._fine(inputs)
         # Point selection and sampling in fp32, also under autocast.
         with torch.autocast(device_type=prev_output.device.type,
@@ -164,13 +160,12 @@ class PointRendSemanticHead(BaseModule):
             coarse = prev_output.float()
             with torch.no_grad():
                 points = sample_training_points(
-                    coarse.detach(), margin_uncertainty,
+                    coarse.detach(), self.uncertainty,
                     train_cfg['num_points'], train_cfg['oversample_ratio'],
                     train_cfg['importance_sample_ratio'])
-            fine = [f.float() for f in fine]
-            logits = self.point_logits(
-                fine, [channels_last_table(f) for f in fine], coarse,
-                channels_last_table(coarse), points)
+            predict = self.point_head.predictor(
+                PointFeatures([f.float() for f in fine]), coarse)
+            logits = predict(points, all_regions(len(coarse), coarse.device))
         gt = torch.stack(
             [s.gt_sem_seg.data for s in batch_data_samples])  # (B, 1, H, W)
         labels = self._point_labels(gt, points)
@@ -189,8 +184,12 @@ class PointRendSemanticHead(BaseModule):
         flat = gt.reshape(num_imgs, -1)
         return torch.gather(flat, 1, ys * width + xs).long()
 
-    def predict(self, inputs: Sequence[Tensor], prev_output: Tensor,
-                batch_img_metas: List[dict], test_cfg: dict,
+    def predict(self,
+                inputs: Sequence[Tensor],
+                prev_output: Tensor,
+                batch_img_metas: List[dict],
+                test_cfg: dict,
+                on_step: Optional[StepCallback] = None,
                 **kwargs) -> Tensor:
         """Subdivision inference, all images of the batch at once.
 
@@ -201,6 +200,8 @@ class PointRendSemanticHead(BaseModule):
                 ``img_shape``.
             test_cfg (dict): ``subdivision_num_points``, ``scale_factor``
                 and ``subdivision_steps`` (None: up to the input size).
+            on_step (Callable, optional): Called with each step's record
+                (see :func:`subdivision_step`).
 
         Returns:
             Tensor: ``(B, K, H, W)`` logits at the (padded) input size.
@@ -211,17 +212,10 @@ class PointRendSemanticHead(BaseModule):
             size = tuple(meta['img_shape'])
         else:
             size = tuple(meta.get('pad_shape', meta['img_shape'])[:2])
-        fine = self._fine(inputs)
-        fine_tables = [channels_last_table(f) for f in fine]
-        coarse_table = channels_last_table(prev_output)
-
-        def predict_points(points: Tensor, _indices: Tensor,
-                           regions: Tensor) -> Tensor:
-            if len(regions) != len(prev_output):
-                raise NotImplementedError('all images are refined together')
-            return self.point_logits(fine, fine_tables, prev_output,
-                                     coarse_table, points)
-
+        check_keys(test_cfg, _TEST_KEYS,
+                   "the segmentor's test_cfg (PointRendSemanticHead)")
+        predict_points = self.point_head.predictor(
+            PointFeatures(self._fine(inputs)), prev_output)
         num_points = test_cfg['subdivision_num_points']
         scale = test_cfg.get('scale_factor', 2)
         steps = test_cfg.get('subdivision_steps')
@@ -229,8 +223,8 @@ class PointRendSemanticHead(BaseModule):
         for out_size in self._step_sizes(prev_output.shape[-2:], size, scale,
                                          steps):
             logits = subdivision_step(logits, predict_points,
-                                      margin_uncertainty, num_points,
-                                      output_size=out_size)
+                                      self.uncertainty, num_points,
+                                      output_size=out_size, on_step=on_step)
         if tuple(logits.shape[-2:]) != size:
             logits = resize(logits, size=size, mode='bilinear',
                             align_corners=False)

@@ -1,9 +1,16 @@
-"""Point head: a shared MLP over point-wise features (paper section 3.3).
+"""Point heads: what predicts the logits at points (paper section 3.3).
 
 Shape shorthand: ``R`` regions, ``P`` points per region, ``C`` fine-grained
-channels, ``K`` classes.
+channels, ``K`` classes, ``h x w`` a region's coarse prediction.
+
+The seam: the RoI head and the semantic head ask a point head for a
+*predictor*, ``predictor(points (R', P, 2), regions (R',)) -> logits (R', K
+or 1, P)``, through :meth:`BasePointHead.predictor`, in training and at
+inference alike. A point head that only defines :meth:`forward` on sampled
+features gets a plain predictor; :class:`PointRendPointHead` puts its
+factorised inference behind the same call.
 """
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn as nn
@@ -12,9 +19,80 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS, seg_registries
+from ..utils import bilinear_gather, channels_last_table
+from ..utils.point_features import PointFeatures
+
+#: ``predictor(points (R', P, 2), regions (R',)) -> (R', K or 1, P)``
+Predictor = Callable[[Tensor, Tensor], Tensor]
 
 
-class PointRendPointHead(BaseModule):
+def coarse_at_points(table: Tensor, height: int, width: int, points: Tensor,
+                     regions: Tensor) -> Tensor:
+    """Rows of a per-region ``h x w`` channels-last table at relative
+    points: ``(R', P, 2) -> (R', P, D)``."""
+    return bilinear_gather(table, regions * (height * width), height, width,
+                           points * points.new_tensor([width, height]))
+
+
+class BasePointHead(BaseModule):
+    """What the PointRend heads need of a point head.
+
+    Subclasses set ``num_classes`` (``K``) and ``in_channels`` (``C``, the
+    fine-grained channels they read; the heads check both when they are
+    built) and implement :meth:`forward` on features sampled at points. They
+    may override :meth:`predictor` (and :meth:`prepare_features`) to predict
+    points another way, e.g. without sampling the coarse logits, or
+    factorised as :class:`PointRendPointHead` does at inference.
+    """
+
+    num_classes: int
+    in_channels: int
+
+    def forward(self,
+                fine_feats: Tensor,
+                coarse_feats: Tensor,
+                labels: Optional[Tensor] = None) -> Tensor:
+        """``(R, C, P)`` fine features and ``(R, K, P)`` coarse logits ->
+        ``(R, K, P)`` logits, or ``(R, 1, P)`` of class ``labels`` (R,)."""
+        raise NotImplementedError
+
+    def prepare_features(self, features: PointFeatures,
+                         num_points: int) -> PointFeatures:
+        """Called once per batch before :meth:`predictor` at inference,
+        with the number of points that will be predicted; may return other
+        tables to sample from. Defaults to ``features`` unchanged."""
+        return features
+
+    def predictor(self,
+                  features: PointFeatures,
+                  coarse: Tensor,
+                  labels: Optional[Tensor] = None) -> Predictor:
+        """Logits at points of the regions of ``features``.
+
+        Args:
+            features (PointFeatures): Fine-grained features of ``R`` regions.
+            coarse (Tensor): ``(R, K, h, w)`` coarse logits of each region.
+            labels (Tensor, optional): ``(R,)`` the class whose logits are
+                wanted; None for all ``K``.
+
+        Returns:
+            Callable: ``predictor(points (R', P, 2), regions (R',)) ->
+            (R', K or 1, P)``.
+        """
+        height, width = coarse.shape[-2:]
+        coarse_table = channels_last_table(coarse)
+
+        def predict(points: Tensor, regions: Tensor) -> Tensor:
+            fine = features.sample(points, regions)
+            coarse_pts = coarse_at_points(coarse_table, height, width,
+                                          points, regions)
+            return self(fine.transpose(1, 2), coarse_pts.transpose(1, 2),
+                        None if labels is None else labels[regions])
+
+        return predict
+
+
+class PointRendPointHead(BasePointHead):
     """MLP on ``[fine-grained features, K coarse logits]`` at each point.
 
     Every layer is a 1x1 ``Conv1d`` (one MLP shared by all points and
@@ -98,9 +176,8 @@ class PointRendPointHead(BaseModule):
             return self.fc_logits(x)
         weight = self.fc_logits.weight[labels, :, 0]  # (R, D)
         bias = self.fc_logits.bias[labels]  # (R,)
-        return (torch.einsum('rd,rdp->rp', weight, x) + bias[:, None])[:,
-                                                                        None]
-
+        out = torch.einsum('rd,rdp->rp', weight, x) + bias[:, None]
+        return out[:, None]
 
     # ------------------------------------------------------------------
     # Factorised evaluation for inference.
@@ -113,6 +190,7 @@ class PointRendPointHead(BaseModule):
     # of at every point, which pays when the points outnumber the map's
     # cells). The result equals :meth:`forward` up to float rounding.
     # ------------------------------------------------------------------
+
     def project_fine(self, table: Tensor, channel_offset: int = 0) -> Tensor:
         """First layer's fine-grained part applied to a feature table.
 
@@ -186,6 +264,45 @@ class PointRendPointHead(BaseModule):
         out = torch.bmm(x, row)[..., 0] + coarse_proj[:, -1].reshape(
             num_regions, num_points)
         return (out + self.fc_logits.bias[labels][:, None])[:, None]
+
+    def prepare_features(self, features: PointFeatures,
+                         num_points: int) -> PointFeatures:
+        """At inference, when the points to predict outnumber the cells of
+        the fine-grained maps, apply the first layer's fine part to the maps
+        once (:meth:`project_fine`) instead of at every point."""
+        if torch.is_grad_enabled() or num_points <= features.num_cells:
+            return features
+        return features.map_tables(self.project_fine, tag=self)
+
+    def predictor(self,
+                  features: PointFeatures,
+                  coarse: Tensor,
+                  labels: Optional[Tensor] = None) -> Predictor:
+        """:meth:`BasePointHead.predictor`; without gradients and with
+        ``labels`` it evaluates the MLP factorised (see above): the coarse
+        parts of every layer on each region's ``h x w`` map, the fine part
+        on the tables of :meth:`prepare_features` or on the samples, only
+        the row of class ``labels`` of the last layer. Equal to the plain
+        MLP up to float rounding."""
+        if labels is None or torch.is_grad_enabled():
+            return super().predictor(features, coarse, labels)
+        height, width = coarse.shape[-2:]
+        coarse_table = self.project_coarse(coarse, labels)
+        projected = features.tag is self
+
+        def predict(points: Tensor, regions: Tensor) -> Tensor:
+            levels = features.sample_levels(points, regions)
+            if not projected:
+                levels = [self.project_fine(f, o) for f, o in zip(
+                    levels, features.channel_offsets)]
+            first = levels[0]
+            for f in levels[1:]:
+                first += f
+            coarse_pts = coarse_at_points(coarse_table, height, width,
+                                          points, regions)
+            return self.forward_projected(first, coarse_pts, labels[regions])
+
+        return predict
 
 
 DET_MODELS.register_module(module=PointRendPointHead)

@@ -5,13 +5,12 @@ sampled levels), ``P`` points per box, ``S`` grid side.
 """
 from typing import List, Optional, Sequence, Tuple
 
-import torch
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
-from ..utils import (box_points_to_image_points, channels_last_table,
-                     regular_grid_points, sample_image_features)
+from ..utils import regular_grid_points
+from ..utils.point_features import PointFeatures, all_regions
 
 
 @DET_MODELS.register_module()
@@ -62,55 +61,36 @@ class PointRendGridExtractor(BaseModule):
         """The sampled levels of the neck outputs, in channel order."""
         return [feats[i] for i in self.featmap_indices]
 
-    def tables(self, feats: Tuple[Tensor]) -> List[Tensor]:
-        """Channels-last tables of the sampled levels (one copy each), for
-        callers that sample the same features several times."""
-        return [channels_last_table(m) for m in self.levels(feats)]
-
-    def sample_points(self,
-                      feats: Tuple[Tensor],
-                      rois: Tensor,
-                      rel_points: Tensor,
-                      tables: Optional[List[Tensor]] = None) -> Tensor:
-        """Features at box-relative points, levels concatenated.
-
-        Args:
-            feats (tuple[Tensor]): Neck outputs, each ``(B, C_l, H_l, W_l)``.
-            rois (Tensor): ``(R, 5)`` as ``(batch_ind, x1, y1, x2, y2)`` in
-                input pixels.
-            rel_points (Tensor): ``(R, P, 2)`` points in ``[0, 1]`` of boxes.
-            tables (list[Tensor], optional): :meth:`tables` of ``feats``,
-                built here when not given. Defaults to None.
-
-        Returns:
-            Tensor: ``(R, C, P)``.
-        """
-        if tables is None:
-            tables = self.tables(feats)
-        img_points = box_points_to_image_points(rel_points, rois[:, 1:])
-        batch_inds = rois[:, 0].long()
-        return torch.cat([
-            sample_image_features(m, batch_inds, img_points, stride, table=t)
-            for m, t, stride in zip(
-                self.levels(feats), tables, self.featmap_strides)
-        ], dim=1)
+    def point_features(self, feats: Tuple[Tensor],
+                       rois: Tensor) -> PointFeatures:
+        """The sampled levels as :class:`PointFeatures` of the boxes
+        ``rois`` (``(R, 5)``: batch index, ``x1, y1, x2, y2`` in input
+        pixels), laid out channels-last once for every later read."""
+        return PointFeatures(self.levels(feats), self.featmap_strides, rois)
 
     def forward(self,
                 feats: Tuple[Tensor],
                 rois: Tensor,
-                tables: Optional[List[Tensor]] = None) -> Tensor:
+                features: Optional[PointFeatures] = None) -> Tensor:
         """Features on an ``S x S`` grid of cell centres of every box.
 
         Args:
-            feats (tuple[Tensor]): Neck outputs.
+            feats (tuple[Tensor]): Neck outputs, each ``(B, C_l, H_l, W_l)``.
             rois (Tensor): ``(R, 5)`` boxes with batch index.
-            tables (list[Tensor], optional): See :meth:`sample_points`.
+            features (PointFeatures, optional): :meth:`point_features` of
+                ``feats`` and ``rois``, when the caller has it.
 
         Returns:
             Tensor: ``(R, C, S, S)``.
         """
-        grid = regular_grid_points(rois.shape[0], self.out_size,
+        if features is None:
+            features = self.point_features(feats, rois)
+        num_rois = rois.shape[0]
+        grid = regular_grid_points(num_rois, self.out_size,
                                    device=rois.device)
-        point_feats = self.sample_points(feats, rois, grid, tables)
-        return point_feats.reshape(rois.shape[0], point_feats.shape[1],
-                                   self.out_size, self.out_size)
+        point_feats = features.sample(grid, all_regions(num_rois,
+                                                        rois.device))
+        return point_feats.transpose(1, 2).reshape(num_rois,
+                                                   features.channels,
+                                                   self.out_size,
+                                                   self.out_size)

@@ -4,10 +4,9 @@
 Shape shorthand: ``B`` images, ``R`` boxes of the whole batch, ``K`` classes,
 ``P`` points per box, ``C`` fine-grained channels, ``M`` coarse mask side.
 """
-import difflib
 import logging
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -22,11 +21,12 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
-from ..utils import (bilinear_gather, binary_uncertainty, bitmap_point_labels,
-                     box_points_to_image_points, channels_last_table,
-                     point_sample, polygon_edges, polygon_point_labels,
-                     regular_grid_points, sample_image_features,
-                     sample_training_points, subdivide)
+from ..checks import check_keys
+from ..uncertainty import build_uncertainty
+from ..utils import (PointFeatures, StepCallback, all_regions,
+                     bitmap_point_labels, box_points_to_image_points,
+                     polygon_edges, polygon_point_labels,
+                     regular_grid_points, sample_training_points, subdivide)
 
 # Keys the PointRend RoI head reads from ``train_cfg.rcnn`` / ``test_cfg.rcnn``
 # beside mmdet's own; anything else is reported as a likely typo.
@@ -54,18 +54,6 @@ _TEST_DEFAULTS = dict(
     max_points_per_chunk=1 << 12,
     adaptive_resolution=False,
     drop_empty_boxes=False)
-
-
-def _check_keys(cfg: Optional[dict], known: set, where: str) -> None:
-    """Raise on unknown keys, suggesting the closest known one."""
-    if cfg is None:
-        return
-    for key in cfg:
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f' Did you mean {close[0]!r}?' if close else ''
-            raise KeyError(f'Unknown key {key!r} in {where}.{hint} Known '
-                           f'keys: {sorted(known)}')
 
 
 def _with_defaults(cfg: Optional[dict], defaults: dict) -> Optional[dict]:
@@ -111,6 +99,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         point_head (dict): Config of the point head.
         loss_point (dict): Loss on ``(R, P)`` point logits and ``{0, 1}``
             labels. Defaults to mean sigmoid cross-entropy.
+        uncertainty (str): Registered name (mmengine ``FUNCTIONS``) of the
+            point-selection measure on ``(R, 1, ...)`` class logits, in
+            training and inference. Defaults to 'binary_uncertainty'.
         **kwargs: :class:`StandardRoIHead` arguments; ``mask_roi_extractor``,
             ``mask_head``, ``bbox_head``, ``train_cfg`` and ``test_cfg`` are
             required.
@@ -121,9 +112,10 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                  loss_point: ConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=True,
                      loss_weight=1.0),
+                 uncertainty: str = 'binary_uncertainty',
                  **kwargs) -> None:
-        _check_keys(kwargs.get('train_cfg'), _TRAIN_KEYS, 'train_cfg.rcnn')
-        _check_keys(kwargs.get('test_cfg'), _TEST_KEYS, 'test_cfg.rcnn')
+        check_keys(kwargs.get('train_cfg'), _TRAIN_KEYS, 'train_cfg.rcnn')
+        check_keys(kwargs.get('test_cfg'), _TEST_KEYS, 'test_cfg.rcnn')
         kwargs['train_cfg'] = _with_defaults(
             kwargs.get('train_cfg'), _TRAIN_DEFAULTS)
         kwargs['test_cfg'] = _with_defaults(
@@ -134,6 +126,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                              'mask_roi_extractor and mask_head')
         self.point_head = DET_MODELS.build(point_head)
         self.loss_point = DET_MODELS.build(loss_point)
+        self.uncertainty = build_uncertainty(uncertainty)
         self._check_consistency()
 
     def _check_consistency(self) -> None:
@@ -146,7 +139,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         if len(set(sizes.values())) != 1:
             raise ValueError(f'num_classes must agree across heads: {sizes}')
         extractor = self.mask_roi_extractor
-        if not hasattr(extractor, 'sample_points'):
+        if not hasattr(extractor, 'point_features'):
             raise TypeError(
                 'roi_head.mask_roi_extractor must sample points (use '
                 f'PointRendGridExtractor), got {type(extractor).__name__}')
@@ -177,36 +170,14 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     # ------------------------------------------------------------------
     # shared pieces
     # ------------------------------------------------------------------
-    def _coarse_logits(self,
-                       x: Tuple[Tensor],
-                       rois: Tensor,
-                       tables: Optional[List[Tensor]] = None) -> Tensor:
-        """``(R, 5)`` rois -> ``(R, K, M, M)`` coarse logits."""
-        return self.mask_head(self.mask_roi_extractor(x, rois, tables))
-
-    def _point_logits(self,
-                      x: Tuple[Tensor],
-                      rois: Tensor,
-                      coarse: Tensor,
-                      labels: Tensor,
-                      rel_points: Tensor,
-                      tables: Optional[List[Tensor]] = None) -> Tensor:
-        """Point-head logits of each box's ``labels`` class.
-
-        Args:
-            x (tuple[Tensor]): Neck outputs.
-            rois (Tensor): ``(R, 5)``.
-            coarse (Tensor): ``(R, K, M, M)`` coarse logits.
-            labels (Tensor): ``(R,)`` class of each box.
-            rel_points (Tensor): ``(R, P, 2)`` box-relative points.
-            tables (list[Tensor], optional): The extractor's tables of ``x``.
-
-        Returns:
-            Tensor: ``(R, 1, P)``.
-        """
-        fine = self.mask_roi_extractor.sample_points(x, rois, rel_points,
-                                                     tables)
-        return self.point_head(fine, point_sample(coarse, rel_points), labels)
+    def _coarse_logits(self, x: Tuple[Tensor],
+                       rois: Tensor) -> Tuple[PointFeatures, Tensor]:
+        """``(R, 5)`` rois -> their :class:`PointFeatures` (P2 laid out
+        channels-last once, for the grid and every later point) and ``(R,
+        K, M, M)`` coarse logits."""
+        features = self.mask_roi_extractor.point_features(x, rois)
+        return features, self.mask_head(
+            self.mask_roi_extractor(x, rois, features))
 
     # ------------------------------------------------------------------
     # training
@@ -280,9 +251,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         """
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
-        # P2 laid out channels-last once for the grid and the points
-        tables = self.mask_roi_extractor.tables(x)
-        coarse = self._coarse_logits(x, pos_rois, tables)
+        features, coarse = self._coarse_logits(x, pos_rois)
         mask_targets = mask_target(
             [res.pos_priors for res in sampling_results],
             [res.pos_assigned_gt_inds for res in sampling_results],
@@ -290,8 +259,10 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         loss_mask = self.mask_head.loss(coarse, mask_targets, labels)
 
         rel_points = self._training_points(coarse, labels)
-        point_logits = self._point_logits(x, pos_rois, coarse, labels,
-                                          rel_points, tables)[:, 0]
+        predict = self.point_head.predictor(features, coarse, labels)
+        point_logits = predict(rel_points,
+                               all_regions(len(pos_rois),
+                                           pos_rois.device))[:, 0]
         if pos_rois.shape[0] == 0:
             loss_point = point_logits.sum() * 0
         else:
@@ -312,7 +283,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             side = int(round(cfg.num_points**0.5))
             return regular_grid_points(num_rois, side, device=coarse.device)
         gt_logits = coarse[torch.arange(num_rois), labels][:, None].detach()
-        return sample_training_points(gt_logits, binary_uncertainty,
+        return sample_training_points(gt_logits, self.uncertainty,
                                       cfg.num_points, cfg.oversample_ratio,
                                       cfg.importance_sample_ratio)
 
@@ -351,87 +322,52 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
-    def refine_masks(self, x: Tuple[Tensor], rois: Tensor,
-                     labels: Tensor) -> Tensor:
+    def refine_masks(self,
+                     x: Tuple[Tensor],
+                     rois: Tensor,
+                     labels: Tensor,
+                     on_step: Optional[StepCallback] = None) -> Tensor:
         """Subdivision inference for the predicted class of every box.
 
-        The point head is evaluated in factorised form (see
-        :meth:`PointRendPointHead.project_coarse`): every layer's coarse part
-        is applied once to each box's 7x7 map, and, when the points to
-        predict outnumber the cells of the fine-grained maps, the first
-        layer's fine part is applied once to those maps. Both are exact
-        (interpolation is linear) and remove about half of the per-point
-        multiply-adds. Boxes are processed in chunks of at most
+        The point head gives the predictor (:meth:`BasePointHead.predictor`;
+        :class:`PointRendPointHead` evaluates its MLP factorised there, only
+        the predicted class's row). Boxes go in chunks of at most
         ``max_points_per_chunk`` points per step.
 
         Args:
             x (tuple[Tensor]): Neck outputs.
             rois (Tensor): ``(R, 5)`` boxes of the whole batch.
             labels (Tensor): ``(R,)`` predicted classes.
+            on_step (Callable, optional): Called per chunk and step with the
+                step's record (see :func:`subdivision_step`) plus
+                ``region_offset``, the first box of the chunk.
 
         Returns:
             Tensor: ``(R, 1, M * s^T, M * s^T)`` logits of the predicted
             class (224x224 with the paper's settings).
         """
         cfg = self.test_cfg
-        ext, head = self.mask_roi_extractor, self.point_head
-        levels = ext.levels(x)
-        offsets = [0]
-        for m in levels[:-1]:
-            offsets.append(offsets[-1] + m.shape[1])
-        # the coarse head for all boxes at once, from the same channels-last
-        # P2 the points read when it is not projected
-        tables = ext.tables(x)
-        coarse_all = self._coarse_logits(x, rois, tables)
-        if self._num_refined_points(len(rois)) > sum(
-                m[:, 0].numel() for m in levels):
-            # first layer's fine part on the maps, once; the raw tables go
-            # first so both never coexist
-            del tables
-            tables = [
-                channels_last_table(m, lambda t, o=o: head.project_fine(t, o))
-                for m, o in zip(levels, offsets)
-            ]
-            project = True
-        else:
-            project = False
+        features, coarse = self._coarse_logits(x, rois)
+        features = self.point_head.prepare_features(
+            features, self._num_refined_points(len(rois)))
+        class_logits = coarse[torch.arange(len(labels)), labels][:, None]
         chunk = max(1, cfg.max_points_per_chunk // cfg.subdivision_num_points)
         refined = []
         for start in range(0, rois.shape[0], chunk):
-            rois_c = rois[start:start + chunk]
-            labels_c = labels[start:start + chunk]
-            coarse = coarse_all[start:start + chunk]
-            side = coarse.shape[-1]
-            coarse_table = head.project_coarse(coarse, labels_c)
-
-            def predict(points: Tensor, _indices: Tensor, regions: Tensor,
-                        rois_c=rois_c, labels_c=labels_c,
-                        coarse_table=coarse_table, side=side) -> Tensor:
-                rois_r, labels_r = rois_c[regions], labels_c[regions]
-                img_points = box_points_to_image_points(points, rois_r[:, 1:])
-                fine = [
-                    sample_image_features(m, rois_r[:, 0], img_points,
-                                          stride, table=t, channels_last=True)
-                    for m, t, stride in zip(levels, tables,
-                                            ext.featmap_strides)
-                ]
-                if not project:
-                    fine = [head.project_fine(f, o)
-                            for f, o in zip(fine, offsets)]
-                first = fine[0]
-                for f in fine[1:]:
-                    first += f
-                coarse_pts = bilinear_gather(coarse_table,
-                                             regions * (side * side), side,
-                                             side, points * side)
-                return head.forward_projected(first, coarse_pts, labels_r)
-
-            class_logits = coarse[torch.arange(len(labels_c)), labels_c]
+            end = start + chunk
+            predict = self.point_head.predictor(features.select(start, end),
+                                                coarse[start:end],
+                                                labels[start:end])
+            report = None if on_step is None else (
+                lambda record, start=start: on_step(
+                    dict(record, region_offset=start)))
             refined.append(
-                subdivide(class_logits[:, None], predict, binary_uncertainty,
-                          cfg.subdivision_steps, cfg.subdivision_num_points,
-                          cfg.scale_factor,
-                          region_steps=self._region_steps(rois_c, side)))
+                subdivide(class_logits[start:end], predict,
+                          self.uncertainty, cfg.subdivision_steps,
+                          cfg.subdivision_num_points, cfg.scale_factor,
+                          region_steps=self._region_steps(
+                              rois[start:end], coarse.shape[-1]),
+                          on_step=report))
         return torch.cat(refined)
 
     def _region_steps(self, rois: Tensor, side: int) -> Optional[Tensor]:

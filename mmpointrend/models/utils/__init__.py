@@ -1,20 +1,21 @@
 """Pure-tensor point utilities shared by every PointRend head."""
+from .point_features import PointFeatures, all_regions
 from .point_labels import (bitmap_point_labels, polygon_edges,
                            polygon_point_labels)
-from .point_ops import (bilinear_gather, binary_uncertainty,
-                        channels_last_table, box_points_to_image_points,
+from .point_ops import (PointPredictor, StepCallback, UncertaintyFn,
+                        bilinear_gather, binary_uncertainty,
+                        box_points_to_image_points, channels_last_table,
                         grid_indices_to_points, margin_uncertainty,
-                        point_sample, record_subdivision,
-                        regular_grid_points,
+                        point_sample, regular_grid_points,
                         sample_image_features, sample_training_points,
                         subdivide, subdivision_step, top_uncertain_grid_points)
 
 __all__ = [
-    'bilinear_gather', 'channels_last_table',
-    'binary_uncertainty', 'margin_uncertainty', 'regular_grid_points',
-    'grid_indices_to_points', 'box_points_to_image_points', 'point_sample',
-    'sample_image_features', 'sample_training_points',
-    'top_uncertain_grid_points', 'subdivision_step', 'subdivide',
-    'bitmap_point_labels', 'polygon_edges', 'polygon_point_labels',
-    'record_subdivision'
+    'bilinear_gather', 'channels_last_table', 'binary_uncertainty',
+    'margin_uncertainty', 'regular_grid_points', 'grid_indices_to_points',
+    'box_points_to_image_points', 'point_sample', 'sample_image_features',
+    'sample_training_points', 'top_uncertain_grid_points',
+    'subdivision_step', 'subdivide', 'bitmap_point_labels', 'polygon_edges',
+    'polygon_point_labels', 'PointFeatures', 'all_regions', 'PointPredictor',
+    'StepCallback', 'UncertaintyFn'
 ]

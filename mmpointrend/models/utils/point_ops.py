@@ -22,8 +22,7 @@ Coordinates:
 Nothing here knows about registries or mm data structures; the heads glue
 these functions to MMDetection / MMSegmentation.
 """
-import contextlib
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -32,45 +31,57 @@ from torch import Tensor
 #: ``uncertainty_fn(logits) -> scores``: ``(R, K, P) -> (R, P)`` or
 #: ``(R, K, H, W) -> (R, H, W)``; higher score means more uncertain.
 UncertaintyFn = Callable[[Tensor], Tensor]
-#: ``point_predictor(points, point_indices, regions) -> logits``: given
-#: relative ``points`` ``(R', P, 2)`` of the regions ``regions`` (``(R',)``
-#: row indices into the full set of ``R`` regions) and their flat grid
-#: indices ``(R', P)``, predict ``(R', K, P)`` logits at those points.
-PointPredictor = Callable[[Tensor, Tensor, Tensor], Tensor]
+#: ``point_predictor(points, regions) -> logits``: given relative ``points``
+#: ``(R', P, 2)`` of the regions ``regions`` (``(R',)`` row indices into the
+#: full set of ``R`` regions), predict ``(R', K, P)`` logits at those points.
+PointPredictor = Callable[[Tensor, Tensor], Tensor]
+#: ``on_step(record)``: called once per subdivision step with a dict of
+#: detached copies: ``input`` (the logits the step started from),
+#: ``upsampled`` (before the point predictions), ``indices`` / ``points``
+#: (the cells refined, None for an upsample-only step), ``regions`` and
+#: ``output``. For pictures and debugging; the caller adds what else it
+#: needs (e.g. which boxes a chunk holds) by wrapping it.
+StepCallback = Callable[[dict], None]
 
 
-_RECORDERS: List[list] = []
+def _report(on_step: Optional[StepCallback], **step) -> None:
+    """Hand one step to ``on_step`` as detached copies (the logits are
+    refined in place afterwards)."""
+    if on_step is not None:
+        on_step({k: v.detach().clone() if isinstance(v, Tensor) else v
+                 for k, v in step.items()})
 
 
-@contextlib.contextmanager
-def record_subdivision():
-    """Record every :func:`subdivision_step` run inside the block.
+def _weighted_row_sum(table: Tensor, indices: Tensor,
+                      weights: Tensor) -> Tensor:
+    """``sum_k weights[n, k] * table[indices[n, k]]``: ``(N, 4) -> (N, C)``.
 
-    Yields a list that receives one dict per step: ``input`` (the logits the
-    step started from), ``upsampled`` (after bilinear upsampling, before the
-    point predictions), ``indices`` / ``points`` (the cells refined, ``None``
-    for an upsample-only step), ``regions`` and ``output``. For pictures and
-    debugging (``tools/analysis_tools/vis_subdivision.py``); nothing is kept
-    outside such a block.
+    One fused ``embedding_bag``; while exporting to ONNX, which has no
+    weighted ``embedding_bag``, a gather and a sum.
     """
-    records: list = []
-    _RECORDERS.append(records)
-    try:
-        yield records
-    finally:
-        _RECORDERS.remove(records)
+    if torch.onnx.is_in_onnx_export():
+        return (table[indices] * weights[..., None]).sum(1)
+    return F.embedding_bag(indices, table, per_sample_weights=weights,
+                           mode='sum')
 
 
-def _record(**step) -> Optional[dict]:
-    """Add one step, its tensors detached and copied once, to every open
-    :func:`record_subdivision` block; None when no block is open."""
-    if not _RECORDERS:
-        return None
-    record = {k: v.detach().clone() if isinstance(v, Tensor) else v
-              for k, v in step.items()}
-    for records in _RECORDERS:
-        records.append(record)
-    return record
+def _scatter_cells(logits: Tensor, sub: Tensor, regions: Tensor,
+                   index: Tensor, values: Tensor) -> Tensor:
+    """Write ``values`` ``(R', K, P)`` into the cells ``index`` of the rows
+    ``regions`` of ``logits`` ``(R, K, H, W)`` (``sub`` is ``logits`` or
+    its rows ``logits[regions]``): in place (``logits`` is the step's own
+    fresh tensor), or out of place while exporting to ONNX, which loses
+    in-place writes through views."""
+    subset = sub is not logits
+    num_regions, channels, height, width = sub.shape
+    if torch.onnx.is_in_onnx_export():
+        sub = sub.reshape(num_regions, channels, height * width).scatter(
+            2, index, values).reshape(sub.shape)
+        return logits.index_copy(0, regions, sub) if subset else sub
+    sub.view(num_regions, channels, height * width).scatter_(2, index, values)
+    if subset:
+        logits[regions] = sub
+    return logits
 
 
 def binary_uncertainty(logits: Tensor) -> Tensor:
@@ -232,14 +243,9 @@ def bilinear_gather(table: Tensor, base: Tensor, height: int, width: int,
         indices.append(base + yi.clamp(0, height - 1) * width +
                        xi.clamp(0, width - 1))
         weights.append(w * inside)
-    indices = torch.stack(indices, -1).reshape(-1, 4)
-    weights = torch.stack(weights, -1).reshape(-1, 4)
-    if torch.onnx.is_in_onnx_export():
-        # ONNX has no weighted embedding_bag: gather, weight, sum
-        out = (table[indices] * weights[..., None]).sum(1)
-    else:
-        out = F.embedding_bag(indices, table, per_sample_weights=weights,
-                              mode='sum')
+    out = _weighted_row_sum(table,
+                            torch.stack(indices, -1).reshape(-1, 4),
+                            torch.stack(weights, -1).reshape(-1, 4))
     return out.reshape(num_regions, num_points, table.shape[1])
 
 
@@ -382,7 +388,8 @@ def subdivision_step(logits: Tensor,
                      scale_factor: int = 2,
                      output_size: Optional[Sequence[int]] = None,
                      predict: bool = True,
-                     regions: Optional[Tensor] = None) -> Tensor:
+                     regions: Optional[Tensor] = None,
+                     on_step: Optional[StepCallback] = None) -> Tensor:
     """One adaptive subdivision step (paper Fig. 4).
 
     Upsample the logits bilinearly, pick the ``N`` most uncertain cells of the
@@ -401,6 +408,7 @@ def subdivision_step(logits: Tensor,
         predict (bool): If False, only upsample. Defaults to True.
         regions (Tensor, optional): ``(R',)`` rows to refine; the others are
             only upsampled. Defaults to None (all).
+        on_step (Callable, optional): see :data:`StepCallback`.
 
     Returns:
         Tensor: ``(R, K, H', W')`` refined logits.
@@ -412,40 +420,21 @@ def subdivision_step(logits: Tensor,
     else:
         logits = F.interpolate(logits, scale_factor=scale_factor,
                                mode='bilinear', align_corners=False)
-    if not predict:
-        record = _record(input=step_input, upsampled=logits, indices=None,
-                         points=None, regions=regions)
-        if record is not None:
-            record['output'] = record['upsampled']
-        return logits
     if regions is None:
         regions = torch.arange(logits.shape[0], device=logits.device)
-    if len(regions) == 0:
+    if not predict or len(regions) == 0:
+        _report(on_step, input=step_input, upsampled=logits, indices=None,
+                points=None, regions=regions, output=logits)
         return logits
-    subset = len(regions) < len(logits)
-    # ``logits`` is our own fresh upsampled tensor: refine it in place
-    sub = logits[regions] if subset else logits
-    num_regions, channels, height, width = sub.shape
+    sub = logits[regions] if len(regions) < len(logits) else logits
     indices, points = top_uncertain_grid_points(uncertainty_fn(sub),
                                                 num_points)
-    point_logits = point_predictor(points, indices, regions).to(logits.dtype)
-    index = indices[:, None, :].expand(-1, channels, -1)
-    # before the scatter below writes into ``logits``
-    record = _record(input=step_input, upsampled=logits, indices=indices,
-                     points=points, regions=regions)
-    if torch.onnx.is_in_onnx_export():
-        # ONNX export loses in-place writes through views: out of place
-        sub = sub.reshape(num_regions, channels, height * width).scatter(
-            2, index, point_logits).reshape(sub.shape)
-        if not subset:
-            return sub
-        return logits.index_copy(0, regions, sub)
-    sub.view(num_regions, channels, height * width).scatter_(
-        2, index, point_logits)
-    if subset:
-        logits[regions] = sub
-    if record is not None:
-        record['output'] = logits.detach().clone()
+    point_logits = point_predictor(points, regions).to(logits.dtype)
+    upsampled = logits.detach().clone() if on_step is not None else None
+    index = indices[:, None, :].expand(-1, sub.shape[1], -1)
+    logits = _scatter_cells(logits, sub, regions, index, point_logits)
+    _report(on_step, input=step_input, upsampled=upsampled, indices=indices,
+            points=points, regions=regions, output=logits)
     return logits
 
 
@@ -455,7 +444,8 @@ def subdivide(logits: Tensor,
               num_steps: int,
               num_points: int,
               scale_factor: int = 2,
-              region_steps: Optional[Tensor] = None) -> Tensor:
+              region_steps: Optional[Tensor] = None,
+              on_step: Optional[StepCallback] = None) -> Tensor:
     """Adaptive subdivision inference: ``num_steps`` x :func:`subdivision_step`.
 
     A step whose finer grid has no more cells than ``N`` is only upsampled
@@ -473,6 +463,7 @@ def subdivide(logits: Tensor,
         region_steps (Tensor, optional): ``(R,)`` steps each region is
             refined for (resolution-adaptive inference); later steps only
             upsample it. Defaults to None (``num_steps`` for all).
+        on_step (Callable, optional): see :data:`StepCallback`.
 
     Returns:
         Tensor: ``(R, K, H * s^T, W * s^T)`` logits.
@@ -491,5 +482,5 @@ def subdivide(logits: Tensor,
             predict = True
         logits = subdivision_step(logits, point_predictor, uncertainty_fn,
                                   num_points, scale_factor, predict=predict,
-                                  regions=regions)
+                                  regions=regions, on_step=on_step)
     return logits

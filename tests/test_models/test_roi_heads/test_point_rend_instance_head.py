@@ -279,11 +279,13 @@ def test_refine_fine_projection_paths_agree(monkeypatch):
         monkeypatch.setattr(type(head), '_num_refined_points',
                             lambda self, n: 0)
         direct = head.refine_masks(x, rois, labels)
-        coarse = head._coarse_logits(x, rois)
+        features, coarse = head._coarse_logits(x, rois)
 
-        def plain(points, _, regions):
-            return head._point_logits(x, rois[regions], coarse[regions],
-                                      labels[regions], points)
+        def plain(points, regions):  # the MLP on sampled features
+            fine = features.sample(points, regions).transpose(1, 2)
+            return head.point_head(fine, point_sample(coarse[regions],
+                                                      points),
+                                   labels[regions])
 
         ref = subdivide(coarse[torch.arange(5), labels][:, None], plain,
                         binary_uncertainty, 5, 784)
@@ -305,7 +307,7 @@ def test_adaptive_resolution_stops_small_boxes_early():
         head.test_cfg.adaptive_resolution = True
         assert head._region_steps(rois, 7).tolist() == [0, 3, 5]
         adaptive = head.refine_masks(x, rois, labels)
-        coarse = head._coarse_logits(x, rois)[torch.arange(3), labels]
+        coarse = head._coarse_logits(x, rois)[1][torch.arange(3), labels]
     up = coarse[:1, None]
     for _ in range(5):  # 0 steps: only the x2 bilinear upsamplings
         up = torch.nn.functional.interpolate(up, scale_factor=2,

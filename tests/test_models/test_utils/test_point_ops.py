@@ -159,7 +159,7 @@ def test_subdivide_equals_per_region_loop():
     logits = torch.randn(4, 1, 7, 7)
     field = torch.randn(4, 1, 50, 50)
 
-    def predict_batched(points, _indices, regions):
+    def predict_batched(points, regions):
         return point_sample(field[regions], points)
 
     def predict_one(points, r):
@@ -176,7 +176,7 @@ def test_subdivision_step_output_size_and_predict_flag():
     logits = torch.randn(2, 3, 5, 5)
     calls = []
 
-    def predict(points, indices, regions):
+    def predict(points, regions):
         calls.append(points.shape)
         return torch.zeros(points.shape[0], 3, points.shape[1])
 
@@ -195,7 +195,7 @@ def test_subdivide_region_steps_equals_per_region_loop():
     field = torch.randn(5, 1, 50, 50)
     steps = torch.tensor([0, 1, 2, 5, 3])
 
-    def predict_batched(points, _indices, regions):
+    def predict_batched(points, regions):
         return point_sample(field[regions], points)
 
     out = subdivide(logits, predict_batched, binary_uncertainty, 5, 784,
