@@ -95,13 +95,9 @@ class PointRendSemanticHead(BaseModule):
         if len(in_channels) != len(in_index):
             raise ValueError(f'in_channels {in_channels} and in_index '
                              f'{in_index} must have one entry per level')
-        self.num_classes = num_classes
-        self.out_channels = num_classes
         self.in_channels = in_channels
         self.in_index = in_index
-        self.ignore_index = ignore_index
-        self.align_corners = False
-        self.threshold = 0.3  # read by mmseg only for binary segmentation
+        self._decode_head_contract(num_classes, ignore_index)
         if point_head is None:
             point_head = dict(
                 type='PointRendPointHead',
@@ -120,6 +116,31 @@ class PointRendSemanticHead(BaseModule):
                 f'{num_classes} and {sum(in_channels)}')
         self.uncertainty = build_uncertainty(uncertainty)
         self.loss_decode = SEG_MODELS.build(loss_decode)
+
+    def _decode_head_contract(self, num_classes: int,
+                              ignore_index: int) -> None:
+        """The attributes mmseg's segmentors read from their last decode
+        head, in one place.
+
+        Why not subclass mmseg's ``BaseCascadeDecodeHead`` (as its
+        ``PointHead`` does)? Its ``__init__`` builds a ``conv_seg``
+        classifier, a dropout and ``channels``-wide layers this head has no
+        use for (``PointHead`` then deletes ``conv_seg``), and its
+        ``predict`` / ``loss_by_feat`` assume a dense ``forward``, which a
+        point head does not have. Composition keeps the head to what it
+        does; ``EncoderDecoder`` / ``CascadeEncoderDecoder`` (mmseg 1.2.2)
+        only call ``loss`` / ``predict`` and read these attributes:
+        ``num_classes`` and ``out_channels`` (``postprocess_result``),
+        ``align_corners`` (resizing the logits; always False here, points
+        follow ``grid_sample``'s ``align_corners=False``), ``threshold``
+        (used by mmseg only when ``out_channels == 1``; its default) and
+        ``ignore_index``.
+        """
+        self.num_classes = num_classes
+        self.out_channels = num_classes
+        self.align_corners = False
+        self.threshold = 0.3
+        self.ignore_index = ignore_index
 
     def _fine(self, inputs: Sequence[Tensor]) -> List[Tensor]:
         feats = [inputs[i] for i in self.in_index]
@@ -208,7 +229,10 @@ class PointRendSemanticHead(BaseModule):
         """
         from mmseg.models.utils import resize
         meta = batch_img_metas[0]
-        if isinstance(meta['img_shape'], torch.Size):  # slide inference
+        # mmseg's BaseDecodeHead.predict_by_feat rule: slide inference
+        # passes each crop's size as a torch.Size, whole inference the
+        # padded input's pad_shape
+        if isinstance(meta['img_shape'], torch.Size):
             size = tuple(meta['img_shape'])
         else:
             size = tuple(meta.get('pad_shape', meta['img_shape'])[:2])

@@ -1,4 +1,4 @@
 from .coarse_mask_head import PointRendCoarseMaskHead
-from .point_head import PointRendPointHead
+from .point_head import BasePointHead, PointRendPointHead
 
-__all__ = ['PointRendCoarseMaskHead', 'PointRendPointHead']
+__all__ = ['PointRendCoarseMaskHead', 'BasePointHead', 'PointRendPointHead']
