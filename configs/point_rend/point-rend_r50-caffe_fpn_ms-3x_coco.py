@@ -1,11 +1,9 @@
 # PointRend R50-FPN, COCO, 3x: its 4x conv baseline's 3x schedule.
-_base_ = './point-rend_r50-caffe_fpn_ms-1x_coco.py'
+# Its 4x conv baseline (same backbone, data, schedule) is the first base;
+# the second adds the PointRend mask branch.
+_base_ = ['../mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-3x-iter_coco.py',
+          '../_base_/models/point-rend_mask-branch.py']
 
-max_iters = 270000
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=1000),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[210000, 250000], gamma=0.1)
-]
+model = dict(
+    roi_head={{_base_.point_rend_roi_head}},
+    train_cfg=dict(rcnn={{_base_.point_rend_train_rcnn}}))

@@ -1,28 +1,13 @@
 # Semantic PointRend on SemanticFPN R101 with a P3-P5 head (coarse output
 # stride 8), paper Table 7; fine-grained features still from P2.
-_base_ = './point-rend_fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py'
+_base_ = ['../sem_fpn/fpn_r101-p3p5_8xb4-65k_cityscapes-512x1024.py',
+          '../_base_/models/point-rend_semantic-head.py']
 
-num_classes = 19  # stated once for both heads (the list replaces the base's)
+# the baseline's head gives the coarse prediction; PointRend refines it
 model = dict(
-    decode_head=[
-        dict(
-            type='FPNHead',
-            in_channels=[256, 256, 256],
-            in_index=[1, 2, 3],
-            feature_strides=[8, 16, 32],
-            channels=128,
-            dropout_ratio=-1,
-            num_classes=num_classes,
-            norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-        dict(
-            type='PointRendSemanticHead',
-            num_classes=num_classes,
-            in_channels=[256],
-            in_index=[0],
-            channels=256,
-            num_fcs=3,
-            coarse_pred_each_layer=True)
-    ])
+    type='CascadeEncoderDecoder',
+    num_stages=2,
+    decode_head=[{{_base_.model.decode_head}},
+                 {{_base_.point_rend_head_cityscapes}}],
+    train_cfg={{_base_.point_rend_train_cfg_512x1024}},
+    test_cfg={{_base_.point_rend_test_cfg}})

@@ -96,7 +96,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     (detectron2's ``detector_postprocess``); mmdet keeps them.
 
     Args:
-        point_head (dict): Config of the point head.
+        point_head (dict): Config of the point head (any
+            :class:`BasePointHead`). Its ``num_classes`` and the coarse
+            head's default to the box head's.
         loss_point (dict): Loss on ``(R, P)`` point logits and ``{0, 1}``
             labels. Defaults to mean sigmoid cross-entropy.
         uncertainty (str): Registered name (mmengine ``FUNCTIONS``) of the
@@ -114,6 +116,17 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                      loss_weight=1.0),
                  uncertainty: str = 'binary_uncertainty',
                  **kwargs) -> None:
+        # num_classes is stated once, in the box head (as in mmdet's
+        # configs); the coarse and point heads take it unless they state it
+        num_classes = kwargs.get('bbox_head', {}).get('num_classes')
+        if num_classes is not None:
+            point_head = dict(point_head, num_classes=point_head.get(
+                'num_classes', num_classes))
+            if kwargs.get('mask_head') is not None:
+                kwargs['mask_head'] = dict(
+                    kwargs['mask_head'],
+                    num_classes=kwargs['mask_head'].get(
+                        'num_classes', num_classes))
         check_keys(kwargs.get('train_cfg'), _TRAIN_KEYS, 'train_cfg.rcnn')
         check_keys(kwargs.get('test_cfg'), _TEST_KEYS, 'test_cfg.rcnn')
         kwargs['train_cfg'] = _with_defaults(
