@@ -56,7 +56,10 @@ def inferencer(config: str, checkpoint: str, device: str):
         model=config, weights=checkpoint, device=device), scope
 
 
-def run(inputs: str, models, out_dir: str, score_thr: float = 0.3,
+def run(inputs: str,
+        models,
+        out_dir: str,
+        score_thr: float = 0.3,
         device: str = 'cpu'):
     """Overlay every model's predictions; returns {model name: vis dir}."""
     if not osp.exists(inputs):
@@ -93,8 +96,10 @@ def side_by_side(vis_dirs: dict, out_dir: str):
             cv2.putText(bar, name[:img.shape[1] // 7], (3, 16),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1,
                         cv2.LINE_AA)
-            tiles += [np.concatenate([bar, img], 0),
-                      np.full((img.shape[0] + 22, 6, 3), 255, np.uint8)]
+            tiles += [
+                np.concatenate([bar, img], 0),
+                np.full((img.shape[0] + 22, 6, 3), 255, np.uint8)
+            ]
         else:
             path = osp.join(out_dir, fname)
             cv2.imwrite(path, np.concatenate(tiles[:-1], 1))
@@ -107,15 +112,19 @@ def main(argv=None):
     parser.add_argument('inputs', help='an image or a directory of images')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--compare', nargs=2, action='append', default=[],
-                        metavar=('CONFIG', 'CKPT'),
-                        help='another model to show beside it (repeatable)')
+    parser.add_argument(
+        '--compare',
+        nargs=2,
+        action='append',
+        default=[],
+        metavar=('CONFIG', 'CKPT'),
+        help='another model to show beside it (repeatable)')
     parser.add_argument('--out-dir', default='outputs')
     parser.add_argument('--score-thr', type=float, default=0.3)
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
-    models = [(args.config, args.checkpoint)] + [tuple(m)
-                                                 for m in args.compare]
+    models = [(args.config, args.checkpoint)
+              ] + [tuple(m) for m in args.compare]
     try:
         vis = run(args.inputs, models, args.out_dir, args.score_thr,
                   args.device)

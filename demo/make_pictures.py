@@ -45,8 +45,9 @@ def _save(src: str, dst: str) -> None:
 
 
 def checkpoint(model_dir: str) -> str:
-    found = sorted(glob.glob(osp.join(model_dir, 'iter_*.pth')),
-                   key=lambda p: int(p.rsplit('_', 1)[1][:-4]))
+    found = sorted(
+        glob.glob(osp.join(model_dir, 'iter_*.pth')),
+        key=lambda p: int(p.rsplit('_', 1)[1][:-4]))
     return found[-1] if found else ''
 
 
@@ -54,8 +55,11 @@ def ensure_trained(task: str, work_dir: str, iters):
     dirs = [osp.join(work_dir, task, k) for k in ('baseline', 'pointrend')]
     if all(checkpoint(d) for d in dirs):
         return [checkpoint(d) for d in dirs]
-    cmd = [sys.executable, osp.join(REPO, 'demo/train_demo.py'), '--task',
-           task, '--work-dir', work_dir]
+    cmd = [
+        sys.executable,
+        osp.join(REPO, 'demo/train_demo.py'), '--task', task, '--work-dir',
+        work_dir
+    ]
     if iters:
         cmd += ['--iters', str(iters)]
     print('no demo checkpoints for', task, '- training:', ' '.join(cmd))
@@ -68,45 +72,57 @@ def upscaled(paths, factor: int, tmp: str):
     for p in paths:
         img = cv2.imread(p)
         q = osp.join(tmp, osp.basename(p))
-        cv2.imwrite(q, cv2.resize(img, None, fx=factor, fy=factor,
-                                  interpolation=cv2.INTER_CUBIC))
+        cv2.imwrite(
+            q,
+            cv2.resize(
+                img, None, fx=factor, fy=factor,
+                interpolation=cv2.INTER_CUBIC))
         out.append(q)
     return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo',
-                        help="demo/train_demo.py's --work-dir")
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/demo',
+        help="demo/train_demo.py's --work-dir")
     parser.add_argument('--out', default='docs/pictures')
-    parser.add_argument('--iters', type=int, default=None,
-                        help='iterations if the demo has to be trained')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=None,
+        help='iterations if the demo has to be trained')
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     made = []
     with tempfile.TemporaryDirectory() as tmp:
         for task, factor in (('instance', 3), ('semantic', 2)):
             ckpts = ensure_trained(task, args.work_dir, args.iters)
-            val = sorted(glob.glob(osp.join(
-                args.work_dir, f'data_{task}',
-                'val/*' if task == 'instance' else 'img_dir/val/*')))
+            val = sorted(
+                glob.glob(
+                    osp.join(
+                        args.work_dir, f'data_{task}',
+                        'val/*' if task == 'instance' else 'img_dir/val/*')))
             picks = [val[i] for i in IMAGES[task] if i < len(val)]
             src = osp.join(tmp, task)
             os.makedirs(src)
             upscaled(picks, factor, src)  # shown at factor x
             vis = image_demo.run(src, list(zip(CONFIGS[task], ckpts)),
                                  osp.join(tmp, f'{task}_vis'), 0.5)
-            for i, path in enumerate(image_demo.side_by_side(
-                    vis, osp.join(tmp, f'{task}_cmp'))):
+            for i, path in enumerate(
+                    image_demo.side_by_side(vis, osp.join(tmp,
+                                                          f'{task}_cmp'))):
                 made.append(osp.join(args.out, f'{task}_compare_{i}.png'))
                 _save(path, made[-1])
             if task == 'instance':
                 model = init_model(CONFIGS[task][1], ckpts[1])
-                strips = instance_subdivision_pictures(
-                    model, picks[0], osp.join(tmp, 'strips'), 2, 0.5)
+                strips = instance_subdivision_pictures(model, picks[0],
+                                                       osp.join(tmp, 'strips'),
+                                                       2, 0.5)
                 for i, path in enumerate(strips):
-                    made.append(osp.join(args.out,
-                                         f'instance_subdivision_{i}.png'))
+                    made.append(
+                        osp.join(args.out, f'instance_subdivision_{i}.png'))
                     _save(path, made[-1])
             else:
                 model = init_model(CONFIGS[task][1], ckpts[1])

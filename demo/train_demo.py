@@ -31,8 +31,8 @@ TASKS = dict(
                 ('PointRend (224x224)',
                  'configs/demo/point-rend_r18-tiny_fpn_shapes.py')),
         metrics=(('mask AP', 'coco/segm_mAP'), ('AP50', 'coco/segm_mAP_50'),
-                 ('AP75', 'coco/segm_mAP_75'),
-                 ('Boundary AP', 'boundary/bAP'), ('box AP', 'coco/bbox_mAP')),
+                 ('AP75', 'coco/segm_mAP_75'), ('Boundary AP', 'boundary/bAP'),
+                 ('box AP', 'coco/bbox_mAP')),
         iters=500),
     semantic=dict(
         models=(('SemanticFPN (stride 4)',
@@ -40,8 +40,8 @@ TASKS = dict(
                 ('SemanticFPN + PointRend (full resolution)',
                  'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py')),
         metrics=(('mIoU', 'mIoU'), ('boundary IoU', 'boundary/bIoU'),
-                 ('boundary F', 'boundary/bF'), ('mAcc', 'mAcc'),
-                 ('aAcc', 'aAcc')),
+                 ('boundary F', 'boundary/bF'), ('mAcc', 'mAcc'), ('aAcc',
+                                                                   'aAcc')),
         iters=800),
 )
 
@@ -49,19 +49,24 @@ TASKS = dict(
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--task', choices=['all', 'instance', 'semantic'],
-                        default='all')
     parser.add_argument(
-        '--iters', type=int, default=None,
+        '--task', choices=['all', 'instance', 'semantic'], default='all')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=None,
         help='training iterations per model, batch 4 (default: 500 '
         'instance, 800 semantic)')
     parser.add_argument('--num-train', type=int, default=400)
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--only', choices=['baseline', 'pointrend'],
-                        help='train only one of the two models')
     parser.add_argument(
-        '--eval-only', action='store_true',
+        '--only',
+        choices=['baseline', 'pointrend'],
+        help='train only one of the two models')
+    parser.add_argument(
+        '--eval-only',
+        action='store_true',
         help='do not train: test the checkpoints a previous run with the '
         'same --work-dir and --iters left (iter_N.pth)')
     return parser.parse_args()
@@ -87,17 +92,16 @@ def make_data(task: str, work_dir: str, args) -> str:
     """Generate the task's dataset once (kept while its settings match)."""
     data_root = osp.join(work_dir, f'data_{task}') + '/'
     stamp = osp.join(data_root, 'done.json')
-    spec = dict(num_train=args.num_train, num_val=args.num_val,
-                seed=args.seed)
+    spec = dict(num_train=args.num_train, num_val=args.num_val, seed=args.seed)
     if osp.exists(stamp) and json.load(open(stamp)) == spec:
         return data_root
     t0 = time.time()
     if task == 'instance':
-        generate_coco_shapes(data_root, args.num_train, args.num_val,
-                             seed=args.seed)
+        generate_coco_shapes(
+            data_root, args.num_train, args.num_val, seed=args.seed)
     else:
-        generate_semantic_scenes(data_root, args.num_train, args.num_val,
-                                 seed=args.seed)
+        generate_semantic_scenes(
+            data_root, args.num_train, args.num_val, seed=args.seed)
     json.dump(spec, open(stamp, 'w'))
     print(f'generated {args.num_train}+{args.num_val} {task} images in '
           f'{time.time() - t0:.1f}s under {data_root}')
@@ -111,8 +115,10 @@ def run_task(task: str, work_dir: str, args) -> str:
     rows = []
     previous = osp.join(work_dir, f'results_{task}.json')
     # --eval-only keeps the training times the training run measured
-    trained_s = {r['model']: r.get('train_s') for r in json.load(
-        open(previous))} if args.eval_only and osp.exists(previous) else {}
+    trained_s = {
+        r['model']: r.get('train_s')
+        for r in json.load(open(previous))
+    } if args.eval_only and osp.exists(previous) else {}
     for (name, path), key in zip(spec['models'], ('baseline', 'pointrend')):
         if args.only and args.only != key:
             continue
@@ -135,13 +141,20 @@ def run_task(task: str, work_dir: str, args) -> str:
         metrics = runner.test()
         test_s = time.time() - t0
         scale = 100 if task == 'instance' else 1  # coco AP is in [0, 1]
-        rows.append(dict(model=name, config=path, iters=iters,
-                         train_s=train_s, test_s=round(test_s, 1),
-                         **{k: round(scale * v, 1)
-                            for k, v in metrics.items()}))
+        rows.append(
+            dict(
+                model=name,
+                config=path,
+                iters=iters,
+                train_s=train_s,
+                test_s=round(test_s, 1),
+                **{k: round(scale * v, 1)
+                   for k, v in metrics.items()}))
     names = [m[0] for m in spec['metrics']]
-    lines = [f"| model | {' | '.join(names)} | train (s) | test (s) |",
-             '|' + '---|' * (len(names) + 3)]
+    lines = [
+        f"| model | {' | '.join(names)} | train (s) | test (s) |",
+        '|' + '---|' * (len(names) + 3)
+    ]
     for r in rows:
         vals = ' | '.join(str(r.get(k)) for _, k in spec['metrics'])
         lines.append(f"| {r['model']} | {vals} | {r['train_s'] or '-'} | "

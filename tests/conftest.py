@@ -20,8 +20,8 @@ def shapes_data(tmp_path_factory):
     """A small generated COCO-format dataset shared by the tests."""
     from mmpointrend.datasets import generate_coco_shapes
     root = tmp_path_factory.mktemp('shapes')
-    generate_coco_shapes(str(root), num_train=24, num_val=8, img_size=96,
-                         seed=1, num_empty=4)
+    generate_coco_shapes(
+        str(root), num_train=24, num_val=8, img_size=96, seed=1, num_empty=4)
     return str(root) + '/'
 
 

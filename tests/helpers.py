@@ -11,8 +11,7 @@ from mmengine.structures import InstanceData
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_PR_CFG = osp.join(REPO, 'configs/demo/point-rend_r18-tiny_fpn_shapes.py')
-DEMO_BASE_CFG = osp.join(REPO,
-                         'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py')
+DEMO_BASE_CFG = osp.join(REPO, 'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py')
 
 
 def small_roi_head_cfg(num_classes=5, channels=16):
@@ -104,9 +103,12 @@ def det_sample(img_size=256, num_gt=3, seed=0, polygons=True):
     rng = np.random.default_rng(seed)
     sample = DetDataSample()
     sample.set_metainfo(
-        dict(img_shape=(img_size, img_size), ori_shape=(img_size, img_size),
-             pad_shape=(img_size, img_size), scale_factor=(1.0, 1.0),
-             batch_input_shape=(img_size, img_size)))
+        dict(
+            img_shape=(img_size, img_size),
+            ori_shape=(img_size, img_size),
+            pad_shape=(img_size, img_size),
+            scale_factor=(1.0, 1.0),
+            batch_input_shape=(img_size, img_size)))
     boxes = random_boxes(num_gt, img_size, seed)
     gt = InstanceData()
     gt.bboxes = boxes

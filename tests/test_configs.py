@@ -6,19 +6,19 @@ import os.path as osp
 
 import pytest
 import torch
+from helpers import REPO
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
-
-from helpers import REPO
 
 CONFIGS = sorted(
     osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/*/*.py'))
     if '/_base_/' not in p)
 
-
-INSTANCE = [c for c in CONFIGS if 'roi_head' in Config.fromfile(
-    osp.join(REPO, c)).model]
+INSTANCE = [
+    c for c in CONFIGS
+    if 'roi_head' in Config.fromfile(osp.join(REPO, c)).model
+]
 SEMANTIC = [c for c in CONFIGS if c not in INSTANCE]
 
 
@@ -35,11 +35,11 @@ def test_instance_configs_found():
     ]:
         assert expected in names
         # every PointRend config has its 4x conv baseline
-        assert any(n.startswith('mask-rcnn') and n.split('_', 1)[1].replace(
-            '-iter', '').replace('ms-poly', 'ms') == expected.split('_', 1)[1]
-                   for n in names), expected
-
-
+        assert any(
+            n.startswith('mask-rcnn')
+            and n.split('_', 1)[1].replace('-iter', '').replace(
+                'ms-poly', 'ms') == expected.split('_', 1)[1]
+            for n in names), expected
 
 
 def test_semantic_configs_found():
@@ -80,14 +80,14 @@ def test_semantic_config_builds_and_runs(config):
         packed = dict(inputs=[], data_samples=[])
         for h, w in ((64, 128), (64, 128)):
             packed['inputs'].append(
-                torch.randint(0, 255, (3, h, w), generator=g,
-                              dtype=torch.uint8))
+                torch.randint(
+                    0, 255, (3, h, w), generator=g, dtype=torch.uint8))
             s = SegDataSample()
             label = torch.randint(0, num_classes, (1, h, w), generator=g)
             label[:, :8] = 255  # an ignored band
             s.gt_sem_seg = PixelData(data=label)
-            s.set_metainfo(dict(img_shape=(h, w), ori_shape=(h, w),
-                                pad_shape=(h, w)))
+            s.set_metainfo(
+                dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
             packed['data_samples'].append(s)
         model.train()
         data = model.data_preprocessor(packed, True)
@@ -99,8 +99,8 @@ def test_semantic_config_builds_and_runs(config):
         total.backward()
         model.eval()
         with torch.no_grad():
-            results = model(**model.data_preprocessor(packed, False),
-                            mode='predict')
+            results = model(
+                **model.data_preprocessor(packed, False), mode='predict')
     for res, (h, w) in zip(results, ((64, 128), (64, 128))):
         assert res.pred_sem_seg.data.shape == (1, h, w)
         assert res.seg_logits.data.shape == (num_classes, h, w)
@@ -114,10 +114,12 @@ def test_config_builds_and_runs(config):
     model = MODELS.build(cfg.model)  # no init_weights: no download
     num_classes = cfg.model.roi_head.bbox_head.num_classes
     torch.manual_seed(0)
-    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 160),
-                                                        (3, 96, 128)],
-                            num_items=[3, 0], num_classes=num_classes,
-                            with_mask=True)
+    packed = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 128, 160), (3, 96, 128)],
+        num_items=[3, 0],
+        num_classes=num_classes,
+        with_mask=True)
     model.train()
     data = model.data_preprocessor(packed, True)
     losses = model(**data, mode='loss')
@@ -170,8 +172,9 @@ SEMANTIC_PAIRS = {  # PointRend config: its baseline
     'configs/sem_fpn/fpn_r101-p3p5_4xb4-160k_ade20k-512x512.py',
 }
 # what a PointRend config may add or change beside its head
-_PR_MODEL_KEYS = {'type', 'num_stages', 'decode_head', 'roi_head',
-                  'train_cfg', 'test_cfg'}
+_PR_MODEL_KEYS = {
+    'type', 'num_stages', 'decode_head', 'roi_head', 'train_cfg', 'test_cfg'
+}
 _SAME = ('train_dataloader', 'val_dataloader', 'test_dataloader',
          'param_scheduler', 'optim_wrapper', 'train_cfg', 'auto_scale_lr',
          'test_evaluator', 'load_from')
@@ -204,7 +207,8 @@ def _instance_pairs():
     return pairs
 
 
-@pytest.mark.parametrize('pair', sorted(SEMANTIC_PAIRS.items()) +
+@pytest.mark.parametrize('pair',
+                         sorted(SEMANTIC_PAIRS.items()) +
                          sorted(_instance_pairs().items()))
 def test_pointrend_and_baseline_differ_only_in_the_head(pair):
     """Same backbone, neck, data, schedule and evaluation; the baseline's
@@ -212,8 +216,8 @@ def test_pointrend_and_baseline_differ_only_in_the_head(pair):
     (instance)."""
     pointrend, baseline = (_load(p) for p in pair)
     # lr multipliers name the coarse head as decode_head.0 in a cascade
-    keys = pointrend.optim_wrapper.get('paramwise_cfg', {}).get(
-        'custom_keys', {})
+    keys = pointrend.optim_wrapper.get('paramwise_cfg',
+                                       {}).get('custom_keys', {})
     if 'decode_head.0' in keys:
         keys['decode_head'] = keys.pop('decode_head.0')
     for key in _SAME:
@@ -237,8 +241,14 @@ def test_pointrend_and_baseline_differ_only_in_the_head(pair):
             assert pm.test_cfg.rcnn[key] == bm.test_cfg.rcnn[key], key
 
 
-def _detectron2_lr(t, base_lr, max_iter, steps=(), poly=None, gamma=0.1,
-                   warmup_iters=1000, warmup_factor=0.001):
+def _detectron2_lr(t,
+                   base_lr,
+                   max_iter,
+                   steps=(),
+                   poly=None,
+                   gamma=0.1,
+                   warmup_iters=1000,
+                   warmup_factor=0.001):
     """detectron2's WarmupMultiStepLR / WarmupPolyLR at iteration ``t``
     (solver/lr_scheduler.py: linear warm-up factor times the schedule)."""
     alpha = min(t / warmup_iters, 1.0)
@@ -304,10 +314,11 @@ def test_coco_train_pipeline_keeps_every_instance(config, shapes_data):
     dataset = cfg.train_dataloader.dataset
     ann = json.load(open(shapes_data + 'train.json'))
     # the shapes' images under COCO's 80 class names (shape ids 1-4)
-    dataset.update(data_root=shapes_data, ann_file='train.json',
-                   data_prefix=dict(img='train/'),
-                   metainfo=dict(classes=[c['name']
-                                          for c in ann['categories']]))
+    dataset.update(
+        data_root=shapes_data,
+        ann_file='train.json',
+        data_prefix=dict(img='train/'),
+        metainfo=dict(classes=[c['name'] for c in ann['categories']]))
     data = DATASETS.build(dataset)
     counts = {}
     for a in ann['annotations']:

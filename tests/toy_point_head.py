@@ -11,7 +11,10 @@ from mmpointrend.registry import DET_MODELS, seg_registries
 
 class ToyPointHead(BasePointHead):
 
-    def __init__(self, num_classes: int, in_channels: int, hidden: int = 32,
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 hidden: int = 32,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.num_classes = num_classes
@@ -21,7 +24,9 @@ class ToyPointHead(BasePointHead):
             nn.Conv1d(hidden, num_classes, 1))
         self.calls = 0
 
-    def forward(self, fine_feats: Tensor, coarse_feats: Tensor,
+    def forward(self,
+                fine_feats: Tensor,
+                coarse_feats: Tensor,
                 labels=None) -> Tensor:
         self.calls += 1
         out = self.mlp(fine_feats)

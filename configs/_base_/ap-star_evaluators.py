@@ -8,19 +8,25 @@
 # tools/dataset_converters/cocofy_lvis.py).
 _coco_val = 'data/coco/annotations/instances_val2017.json'
 _coco_metrics = [
-    dict(type='CocoMetric', ann_file=_coco_val, metric=['bbox', 'segm'],
-         format_only=False, backend_args=None),
+    dict(
+        type='CocoMetric',
+        ann_file=_coco_val,
+        metric=['bbox', 'segm'],
+        format_only=False,
+        backend_args=None),
     dict(type='CocoBoundaryMetric', ann_file=_coco_val, backend_args=None)
 ]
 ap_star_lvis_v05_evaluator = _coco_metrics + [
-    dict(type='LVISAPStarMetric',
-         lvis_ann_file='data/lvis_v0.5/annotations/lvis_v0.5_val.json',
-         coco_ann_file=_coco_val,
-         outfile_prefix='work_dirs/ap_star/lvis_v0.5_coco_val2017')
+    dict(
+        type='LVISAPStarMetric',
+        lvis_ann_file='data/lvis_v0.5/annotations/lvis_v0.5_val.json',
+        coco_ann_file=_coco_val,
+        outfile_prefix='work_dirs/ap_star/lvis_v0.5_coco_val2017')
 ]
 ap_star_lvis_v1_evaluator = _coco_metrics + [
-    dict(type='LVISAPStarMetric',
-         lvis_ann_file='data/lvis_v1/annotations/lvis_v1_val.json',
-         coco_ann_file=_coco_val,
-         outfile_prefix='work_dirs/ap_star/coco_val2017')
+    dict(
+        type='LVISAPStarMetric',
+        lvis_ann_file='data/lvis_v1/annotations/lvis_v1_val.json',
+        coco_ann_file=_coco_val,
+        outfile_prefix='work_dirs/ap_star/coco_val2017')
 ]

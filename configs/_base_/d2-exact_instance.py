@@ -11,7 +11,6 @@ d2_exact_model = dict(
     rpn_head=dict(type='LogitRankedRPNHead'),
     test_cfg=dict(rcnn=dict(drop_empty_boxes=True)))
 
-
 d2_exact_coco_test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     # detectron2's ResizeShortestEdge(800, 1333) with PIL bilinear

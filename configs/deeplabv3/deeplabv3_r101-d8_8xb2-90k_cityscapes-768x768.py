@@ -1,9 +1,10 @@
 # DeepLabV3 on ResNet-103 (the 3x3-stem ResNetV1c-101), output stride 8,
 # Cityscapes, the PointRend paper's recipe (appendix B, Table 6): 16 images
 # per batch (2 x 8 GPUs), 768x768 crops, 90k iterations, poly schedule from
-# 0.01 with a 1000-iteration linear warm-up (factor 0.001, as detectron2), lr x10 on the ASPP
-# head and its prediction conv, SyncBN over the 16 images, scale 0.5-2.0 with
-# a 32 pixel step, flip; no auxiliary head; whole-image inference.
+# 0.01 with a 1000-iteration linear warm-up (factor 0.001, as detectron2),
+# lr x10 on the ASPP head and its prediction conv, SyncBN over the 16 images,
+# scale 0.5-2.0 with a 32 pixel step, flip; no auxiliary head; whole-image
+# inference.
 # The paper's "DeeplabV3-OS-8" row (Table 6) is the OS16 model evaluated with
 # res4 dilated: `tools/test.py` this config with the OS16 config's checkpoint
 # (the weights are the same shapes); training this config trains at OS8.
@@ -18,9 +19,10 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomChoiceResize',
-         scales=[(4096, s) for s in range(512, 2049, 32)],
-         keep_ratio=True),
+    dict(
+        type='RandomChoiceResize',
+        scales=[(4096, s) for s in range(512, 2049, 32)],
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -35,12 +37,18 @@ train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # 0.001 (detectron2's WARMUP_FACTOR; the paper's "from a learning rate of
 # 0.001" is that factor) to 1 over 1000 iterations
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=1000),
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=1000),
     # mmengine's PolyLR reaches zero at end - 1: end = max_iters + 1 gives
     # detectron2's (1 - t / max_iters)^0.9
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters + 1,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=max_iters + 1,
+        by_epoch=False)
 ]
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001),
@@ -57,6 +65,7 @@ custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
 test_evaluator = [
     dict(type='IoUMetric', iou_metrics=['mIoU']),
     dict(type='SegBoundaryMetric'),
-    dict(type='CityscapesMetric',
-         output_dir='work_dirs/cityscapes_metric/semantic')
+    dict(
+        type='CityscapesMetric',
+        output_dir='work_dirs/cityscapes_metric/semantic')
 ]

@@ -29,13 +29,15 @@ model = dict(
 metainfo = dict(
     classes=classes,
     palette=[[70, 130, 180], [70, 70, 70], [128, 64, 128], [107, 142, 35],
-             [153, 153, 153], [250, 170, 30], [220, 220, 0],
-             [255, 255, 255]])
+             [153, 153, 153], [250, 170, 30], [220, 220, 0], [255, 255, 255]])
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(256, 128), ratio_range=(1.0, 1.5),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(256, 128),
+        ratio_range=(1.0, 1.5),
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs')
@@ -60,7 +62,8 @@ train_dataloader = dict(
     dataset=dict(
         dataset,
         _delete_=True,
-        data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/train'),
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
@@ -84,11 +87,15 @@ train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(
     optimizer=dict(lr=0.02), clip_grad=dict(_delete_=True, max_norm=10.0))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
-         end=100),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[int(max_iters * 0.75), int(max_iters * 0.9)],
-         gamma=0.1)
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[int(max_iters * 0.75),
+                    int(max_iters * 0.9)],
+        gamma=0.1)
 ]
 default_hooks = dict(
     logger=dict(interval=20),

@@ -11,8 +11,10 @@ width = 64  # FPN and head channels
 
 model = dict(
     data_preprocessor=dict(
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True, pad_size_divisor=32),
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_size_divisor=32),
     backbone=dict(
         depth=18,
         base_channels=16,
@@ -31,23 +33,27 @@ model = dict(
             in_channels=width, fc_out_channels=256, num_classes=num_classes),
         mask_roi_extractor=dict(out_channels=width),
         mask_head=dict(
-            in_channels=width, conv_out_channels=width,
+            in_channels=width,
+            conv_out_channels=width,
             num_classes=num_classes)),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=1000, max_per_img=500),
         rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(
-        rpn=dict(nms_pre=500, max_per_img=300),
-        rcnn=dict(max_per_img=30)))
+        rpn=dict(nms_pre=500, max_per_img=300), rcnn=dict(max_per_img=30)))
 
 metainfo = dict(classes=classes)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True,
-         poly2mask=False),
-    dict(type='RandomChoiceResize',
-         scales=[(320, 128), (320, 144), (320, 160), (320, 176),
-                 (320, 192)], keep_ratio=True),
+    dict(
+        type='LoadAnnotations',
+        with_bbox=True,
+        with_mask=True,
+        poly2mask=False),
+    dict(
+        type='RandomChoiceResize',
+        scales=[(320, 128), (320, 144), (320, 160), (320, 176), (320, 192)],
+        keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
@@ -55,9 +61,10 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(320, 160), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor')),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor')),
 ]
 train_dataloader = dict(
     batch_size=4,
@@ -82,10 +89,16 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 # mask / box AP and Boundary AP (IoU = min(mask IoU, boundary IoU))
 val_evaluator = [
-    dict(type='CocoMetric', ann_file=data_root + 'val.json',
-         metric=['bbox', 'segm'], format_only=False, backend_args=None),
-    dict(type='CocoBoundaryMetric', ann_file=data_root + 'val.json',
-         backend_args=None)
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'val.json',
+        metric=['bbox', 'segm'],
+        format_only=False,
+        backend_args=None),
+    dict(
+        type='CocoBoundaryMetric',
+        ann_file=data_root + 'val.json',
+        backend_args=None)
 ]
 test_evaluator = val_evaluator
 
@@ -94,11 +107,15 @@ train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 optim_wrapper = dict(
     optimizer=dict(lr=0.02), clip_grad=dict(max_norm=10.0, norm_type=2))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=100),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[int(max_iters * 0.75), int(max_iters * 0.9)],
-         gamma=0.1)
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[int(max_iters * 0.75),
+                    int(max_iters * 0.9)],
+        gamma=0.1)
 ]
 default_hooks = dict(
     logger=dict(interval=20),

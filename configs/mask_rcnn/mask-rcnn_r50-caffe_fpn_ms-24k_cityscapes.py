@@ -20,8 +20,9 @@ model = dict(
             checkpoint='open-mmlab://detectron2/resnet50_caffe')),
     # L1 box loss as detectron2 (SMOOTH_L1_BETA 0) and mmdet's COCO models;
     # mmdet's Cityscapes config switches to smooth L1 (beta 1)
-    roi_head=dict(bbox_head=dict(loss_bbox=dict(
-        _delete_=True, type='L1Loss', loss_weight=1.0))))
+    roi_head=dict(
+        bbox_head=dict(
+            loss_bbox=dict(_delete_=True, type='L1Loss', loss_weight=1.0))))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -54,10 +55,16 @@ train_cfg = dict(
     max_iters=max_iters,
     val_interval=max_iters)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=1000),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[18000], gamma=0.1)
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=1000),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[18000],
+        gamma=0.1)
 ]
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
@@ -75,16 +82,20 @@ log_processor = dict(by_epoch=False)
 # `python tools/dataset_converters/cityscapes.py data/cityscapes --nproc 8`.
 custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
 test_evaluator = [
-    dict(type='CocoMetric',
-         ann_file='data/cityscapes/annotations/'
-         'instancesonly_filtered_gtFine_val.json',
-         metric=['bbox', 'segm'], backend_args=None),
-    dict(type='CityScapesMetric',
-         seg_prefix='data/cityscapes/gtFine/val',
-         outfile_prefix='./work_dirs/cityscapes_metric/instance',
-         backend_args=None),
-    dict(type='CocoBoundaryMetric',
-         ann_file='data/cityscapes/annotations/'
-         'instancesonly_filtered_gtFine_val.json',
-         backend_args=None)
+    dict(
+        type='CocoMetric',
+        ann_file='data/cityscapes/annotations/'
+        'instancesonly_filtered_gtFine_val.json',
+        metric=['bbox', 'segm'],
+        backend_args=None),
+    dict(
+        type='CityScapesMetric',
+        seg_prefix='data/cityscapes/gtFine/val',
+        outfile_prefix='./work_dirs/cityscapes_metric/instance',
+        backend_args=None),
+    dict(
+        type='CocoBoundaryMetric',
+        ann_file='data/cityscapes/annotations/'
+        'instancesonly_filtered_gtFine_val.json',
+        backend_args=None)
 ]

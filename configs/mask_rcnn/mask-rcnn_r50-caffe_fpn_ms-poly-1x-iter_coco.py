@@ -15,10 +15,16 @@ train_cfg = dict(
     max_iters=max_iters,
     val_interval=max_iters)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=1000),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[60000, 80000], gamma=0.1)
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=1000),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[60000, 80000],
+        gamma=0.1)
 ]
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
@@ -27,7 +33,9 @@ auto_scale_lr = dict(enable=False, base_batch_size=16)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=10000,
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=10000,
         max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)
 
@@ -37,10 +45,14 @@ log_processor = dict(by_epoch=False)
 # (LVIS annotations): see the *_ap-star.py configs.
 custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
 test_evaluator = [
-    dict(type='CocoMetric',
-         ann_file='data/coco/annotations/instances_val2017.json',
-         metric=['bbox', 'segm'], format_only=False, backend_args=None),
-    dict(type='CocoBoundaryMetric',
-         ann_file='data/coco/annotations/instances_val2017.json',
-         backend_args=None)
+    dict(
+        type='CocoMetric',
+        ann_file='data/coco/annotations/instances_val2017.json',
+        metric=['bbox', 'segm'],
+        format_only=False,
+        backend_args=None),
+    dict(
+        type='CocoBoundaryMetric',
+        ann_file='data/coco/annotations/instances_val2017.json',
+        backend_args=None)
 ]

@@ -3,8 +3,10 @@
 # 2304 training points (the stride-16 map of a 768x768 crop), k=3,
 # beta=0.75; inference subdivides with 8096 points per step up to the input
 # resolution (64x128 -> 1024x2048 in 4 steps).
-_base_ = ['../deeplabv3/deeplabv3_r101-d16_8xb2-90k_cityscapes-768x768.py',
-          '../_base_/models/point-rend_semantic-head.py']
+_base_ = [
+    '../deeplabv3/deeplabv3_r101-d16_8xb2-90k_cityscapes-768x768.py',
+    '../_base_/models/point-rend_semantic-head.py'
+]
 
 # the baseline's head gives the coarse prediction; PointRend refines it
 model = dict(

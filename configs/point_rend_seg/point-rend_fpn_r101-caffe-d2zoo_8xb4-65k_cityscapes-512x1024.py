@@ -7,8 +7,10 @@
 # paper's text says 8096). Convert the .pkl first:
 #   python tools/model_converters/detectron2_to_mmpointrend.py \
 #       model_final.pkl pointrend_semantic_r101_d2zoo.pth --config THIS_FILE
-_base_ = ['../sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py',
-          '../_base_/models/point-rend_semantic-head.py']
+_base_ = [
+    '../sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py',
+    '../_base_/models/point-rend_semantic-head.py'
+]
 
 model = dict(
     type='CascadeEncoderDecoder',
@@ -19,11 +21,12 @@ model = dict(
         bgr_to_rgb=False),
     backbone=dict(
         style='caffe',
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='open-mmlab://detectron2/resnet101_caffe')),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='open-mmlab://detectron2/resnet101_caffe')),
     # the point head without coarse predictions past its first layer
     decode_head=[{{_base_.model.decode_head}},
                  {{_base_.point_rend_head_d2zoo}}],
     train_cfg={{_base_.point_rend_train_cfg_512x1024}},
-    test_cfg=dict(subdivision_num_points=8192, subdivision_steps=2,
-                  scale_factor=2))
+    test_cfg=dict(
+        subdivision_num_points=8192, subdivision_steps=2, scale_factor=2))

@@ -2,8 +2,10 @@
 # features from P2, coarse prediction from the FPN head (stride 4); 2048
 # training points (the stride-16 map of a 512x1024 crop), k=3, beta=0.75;
 # inference subdivides with 8096 points per step up to the input resolution.
-_base_ = ['../sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py',
-          '../_base_/models/point-rend_semantic-head.py']
+_base_ = [
+    '../sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py',
+    '../_base_/models/point-rend_semantic-head.py'
+]
 
 # the baseline's head gives the coarse prediction; PointRend refines it
 model = dict(

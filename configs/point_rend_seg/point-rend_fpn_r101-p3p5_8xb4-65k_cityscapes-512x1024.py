@@ -1,7 +1,9 @@
 # Semantic PointRend on SemanticFPN R101 with a P3-P5 head (coarse output
 # stride 8), paper Table 7; fine-grained features still from P2.
-_base_ = ['../sem_fpn/fpn_r101-p3p5_8xb4-65k_cityscapes-512x1024.py',
-          '../_base_/models/point-rend_semantic-head.py']
+_base_ = [
+    '../sem_fpn/fpn_r101-p3p5_8xb4-65k_cityscapes-512x1024.py',
+    '../_base_/models/point-rend_semantic-head.py'
+]
 
 # the baseline's head gives the coarse prediction; PointRend refines it
 model = dict(

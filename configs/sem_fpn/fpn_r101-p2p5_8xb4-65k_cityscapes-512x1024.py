@@ -21,9 +21,10 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomChoiceResize',
-         scales=[(4096, s) for s in range(512, 2049, 32)],
-         keep_ratio=True),
+    dict(
+        type='RandomChoiceResize',
+        scales=[(4096, s) for s in range(512, 2049, 32)],
+        keep_ratio=True),
     dict(type='RandomCrop', crop_size=(512, 1024), cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
@@ -35,10 +36,16 @@ max_iters = 65000
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # warm-up factor 0.001 (detectron2's WARMUP_FACTOR, the zoo model's config)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=1000),
-    dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-         milestones=[40000, 55000], gamma=0.1)
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=1000),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[40000, 55000],
+        gamma=0.1)
 ]
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
@@ -54,6 +61,7 @@ custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
 test_evaluator = [
     dict(type='IoUMetric', iou_metrics=['mIoU']),
     dict(type='SegBoundaryMetric'),
-    dict(type='CityscapesMetric',
-         output_dir='work_dirs/cityscapes_metric/semantic')
+    dict(
+        type='CityscapesMetric',
+        output_dir='work_dirs/cityscapes_metric/semantic')
 ]

@@ -6,6 +6,5 @@ from .runner_utils import build_runner, prepare_runner_cfg
 __all__ = [
     'prepare_runner_cfg', 'build_runner', 'check_config',
     'check_annotation_file', 'DataConfigError', 'init_model',
-    'dataset_meta_from_config', 'is_semantic_config',
-    'checkpoint_dataset_meta'
+    'dataset_meta_from_config', 'is_semantic_config', 'checkpoint_dataset_meta'
 ]

@@ -53,7 +53,8 @@ def _dataset_classes(ds: ConfigDict,
     return list(classes) if classes else None
 
 
-def check_annotation_file(path: str, where: str,
+def check_annotation_file(path: str,
+                          where: str,
                           classes: Optional[List[str]] = None) -> None:
     """A COCO-style json file exists, parses, and has the classes.
 
@@ -80,8 +81,10 @@ def check_annotation_file(path: str, where: str,
                               'format needs "images", "annotations" and '
                               '"categories")')
     cat_ids = {c.get('id') for c in data['categories']}
-    bad = sorted({a.get('category_id') for a in data.get('annotations', [])}
-                 - cat_ids, key=str)
+    bad = sorted(
+        {a.get('category_id')
+         for a in data.get('annotations', [])} - cat_ids,
+        key=str)
     if bad:
         raise DataConfigError(
             f'{where}: {path} has annotations with category_id {bad[:10]} '

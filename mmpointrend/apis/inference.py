@@ -53,7 +53,8 @@ def dataset_meta_from_config(cfg: Config) -> dict:
     return meta
 
 
-def checkpoint_dataset_meta(meta: Optional[dict], cfg: Config,
+def checkpoint_dataset_meta(meta: Optional[dict],
+                            cfg: Config,
                             checkpoint: Optional[str] = None) -> dict:
     """A checkpoint's ``meta.dataset_meta`` (keys lower-cased, as mmdet),
     or, when it has none, the config's test-dataset classes and palette with
@@ -116,8 +117,8 @@ def init_model(config: Union[str, Config],
     meta = {}
     if checkpoint is not None:
         register_checkpoint_safe_globals()
-        meta = load_checkpoint(model, checkpoint,
-                               map_location='cpu').get('meta', {}) or {}
+        meta = load_checkpoint(
+            model, checkpoint, map_location='cpu').get('meta', {}) or {}
     model.dataset_meta = checkpoint_dataset_meta(meta, cfg, checkpoint)
     model.cfg = cfg
     return model.to(device).eval()

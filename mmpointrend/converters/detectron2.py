@@ -183,7 +183,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         if (module, name) in _NUMPY_PICKLE_GLOBALS:
             return super().find_class(module, name)
         if module.startswith('numpy') and name.startswith('dtype['):
-            return super().find_class(module, name)  # numpy>=1.20 dtype classes
+            return super().find_class(module,
+                                      name)  # numpy>=1.20 dtype classes
         raise UnsafePickleError(
             f'refusing to unpickle {module}.{name}: a detectron2 checkpoint '
             'holds only numpy arrays (pass trust=True / --trust-file for a '
@@ -199,8 +200,8 @@ def load_detectron2_checkpoint(path: str, trust: bool = False) -> dict:
     with open(path, 'rb') as f:
         raw = f.read()
     if raw[:2] == b'PK':  # a torch zip file (detectron2's own .pth output)
-        data = torch.load(io.BytesIO(raw), map_location='cpu',
-                          weights_only=not trust)
+        data = torch.load(
+            io.BytesIO(raw), map_location='cpu', weights_only=not trust)
     else:
         unpickler = (pickle.Unpickler if trust else _NumpyOnlyUnpickler)(
             io.BytesIO(raw), encoding='latin1')
@@ -241,8 +242,9 @@ def detect_layout(keys) -> str:
     keys = list(keys)
     if any(k.startswith('sem_seg_head.') for k in keys):
         return 'semantic'
-    if any(k.startswith(('roi_heads.mask_coarse_head.',
-                         'roi_heads.mask_point_head.')) for k in keys):
+    if any(
+            k.startswith(('roi_heads.mask_coarse_head.',
+                          'roi_heads.mask_point_head.')) for k in keys):
         return 'instance-v1'
     if any(k.startswith('roi_heads.') for k in keys):
         return 'instance'
@@ -276,8 +278,8 @@ def detectron2_to_mmpointrend(
         for pattern, why in _UNSUPPORTED:
             if re.match(pattern, key):
                 raise Detectron2FormatError(f'{key}: {why}')
-        tensor = torch.as_tensor(np.asarray(value)) if not isinstance(
-            value, Tensor) else value
+        tensor = torch.as_tensor(
+            np.asarray(value)) if not isinstance(value, Tensor) else value
         dropped = next((why for p, why in _DROPPED if re.match(p, key)), None)
         if dropped is not None:
             report['dropped'][key] = dropped
@@ -298,8 +300,8 @@ def detectron2_to_mmpointrend(
         out.setdefault(key[:-len('running_mean')] + 'num_batches_tracked',
                        torch.tensor(0, dtype=torch.long))
     if layout == 'semantic':
-        report['num_classes'] = int(out['decode_head.0.conv_seg.weight']
-                                    .shape[0])
+        report['num_classes'] = int(
+            out['decode_head.0.conv_seg.weight'].shape[0])
     else:
         # cls_score has a background row (last), as mmdet's fc_cls
         report['num_classes'] = int(

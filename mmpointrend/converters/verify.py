@@ -50,8 +50,9 @@ def verify_against_config(state_dict: dict,
         if problems:
             raise ConversionCheckError(f'{config} does not match the '
                                        'checkpoint: ' + '; '.join(problems))
-        stored = [k for k in ('pixel_mean', 'pixel_std')
-                  if report.get(k) is not None]
+        stored = [
+            k for k in ('pixel_mean', 'pixel_std') if report.get(k) is not None
+        ]
         if stored:
             notes.append(f"the file's {' / '.join(stored)} agree with the "
                          'config')

@@ -106,8 +106,9 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument('--num-val', type=int, default=40)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    print(generate_semantic_scenes(args.out_dir, args.num_train,
-                                   args.num_val, seed=args.seed))
+    print(
+        generate_semantic_scenes(
+            args.out_dir, args.num_train, args.num_val, seed=args.seed))
 
 
 if __name__ == '__main__':

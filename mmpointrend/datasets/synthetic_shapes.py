@@ -28,8 +28,9 @@ def _star(rng, cx, cy, r):
     angles += rng.uniform(0, math.pi)
     radii = np.where(np.arange(2 * spikes) % 2 == 0, r, inner)
     radii = radii * rng.uniform(0.85, 1.0, size=len(radii))
-    return Polygon(np.stack([cx + radii * np.cos(angles),
-                             cy + radii * np.sin(angles)], 1))
+    return Polygon(
+        np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)],
+                 1))
 
 
 def _ring(rng, cx, cy, r):
@@ -37,8 +38,9 @@ def _ring(rng, cx, cy, r):
     angles = np.linspace(0, 2 * math.pi, n, endpoint=False)
     wobble = 1 + 0.12 * np.sin(angles * int(rng.integers(3, 7)) +
                                rng.uniform(0, 6))
-    outer = np.stack([cx + r * wobble * np.cos(angles),
-                      cy + r * wobble * np.sin(angles)], 1)
+    outer = np.stack(
+        [cx + r * wobble * np.cos(angles), cy + r * wobble * np.sin(angles)],
+        1)
     ri = r * rng.uniform(0.4, 0.6)
     inner = np.stack([cx + ri * np.cos(angles), cy + ri * np.sin(angles)], 1)
     return Polygon(outer, [inner[::-1]])
@@ -47,19 +49,20 @@ def _ring(rng, cx, cy, r):
 def _glyph(rng, cx, cy, r):
     # A thick random stroke: a smooth polyline buffered by a pen width.
     num = int(rng.integers(3, 6))
-    pts = np.stack([cx + rng.uniform(-r, r, num), cy + rng.uniform(-r, r, num)],
-                   1)
+    pts = np.stack(
+        [cx + rng.uniform(-r, r, num), cy + rng.uniform(-r, r, num)], 1)
     # Round caps and joins give curved, letter-like outlines.
-    return LineString(pts).buffer(r * rng.uniform(0.12, 0.22), cap_style=1,
-                                  join_style=1)
+    return LineString(pts).buffer(
+        r * rng.uniform(0.12, 0.22), cap_style=1, join_style=1)
 
 
 def _polygon(rng, cx, cy, r):
     n = int(rng.integers(6, 14))
     angles = np.sort(rng.uniform(0, 2 * math.pi, n))
     radii = r * rng.uniform(0.45, 1.0, n)
-    return Polygon(np.stack([cx + radii * np.cos(angles),
-                             cy + radii * np.sin(angles)], 1))
+    return Polygon(
+        np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)],
+                 1))
 
 
 _MAKERS = (_star, _ring, _glyph, _polygon)
@@ -78,7 +81,7 @@ def _to_coco_polygons(geom) -> List[List[float]]:
         for hole in part.interiors:
             hole_pts = np.asarray(hole.coords)[:-1]
             # Bridge from the exterior vertex nearest to the hole and back.
-            d = ((ring[:, None] - hole_pts[None]) ** 2).sum(-1)
+            d = ((ring[:, None] - hole_pts[None])**2).sum(-1)
             i, j = np.unravel_index(np.argmin(d), d.shape)
             hole_loop = np.concatenate([hole_pts[j:], hole_pts[:j + 1]])
             ring = np.concatenate(
@@ -111,8 +114,8 @@ def make_image(rng: np.random.Generator, size: int, max_objects: int):
         r = rng.uniform(0.09, 0.24) * size
         cx, cy = rng.uniform(r * 0.6, size - r * 0.6, 2)
         geom = _MAKERS[label](rng, cx, cy, r).buffer(0)
-        geom = geom.intersection(Polygon([(0, 0), (size, 0), (size, size),
-                                          (0, size)]))
+        geom = geom.intersection(
+            Polygon([(0, 0), (size, 0), (size, size), (0, size)]))
         if geom.area > 30:
             color = tuple(int(c) for c in rng.integers(0, 256, 3))
             objects.append((label, geom, color))
@@ -125,10 +128,15 @@ def make_image(rng: np.random.Generator, size: int, max_objects: int):
             continue
         x0, y0, x1, y1 = visible.bounds
         anns.append(
-            dict(category_id=label + 1, segmentation=polys,
-                 area=float(visible.area),
-                 bbox=[float(x0), float(y0), float(x1 - x0),
-                       float(y1 - y0)], iscrowd=0))
+            dict(
+                category_id=label + 1,
+                segmentation=polys,
+                area=float(visible.area),
+                bbox=[float(x0),
+                      float(y0),
+                      float(x1 - x0),
+                      float(y1 - y0)],
+                iscrowd=0))
     for label, geom, color in objects:
         _render(img, _to_coco_polygons(geom), color)
     return img, anns
@@ -171,16 +179,19 @@ def generate_coco_shapes(out_dir: str,
                 img, anns = _empty_image(rng, img_size), []
             name = f'{i:05d}.png'
             cv2.imwrite(osp.join(img_dir, name), img)
-            images.append(dict(id=i, file_name=name, height=img_size,
-                               width=img_size))
+            images.append(
+                dict(id=i, file_name=name, height=img_size, width=img_size))
             for ann in anns:
                 ann.update(id=len(annotations) + 1, image_id=i)
                 annotations.append(ann)
         categories = [dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)]
         ann_file = osp.join(out_dir, f'{split}.json')
         with open(ann_file, 'w') as f:
-            json.dump(dict(images=images, annotations=annotations,
-                           categories=categories), f)
+            json.dump(
+                dict(
+                    images=images,
+                    annotations=annotations,
+                    categories=categories), f)
         paths[f'{split}_ann'] = ann_file
         paths[f'{split}_img'] = img_dir
     return paths
@@ -200,8 +211,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument('--img-size', type=int, default=160)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    print(generate_coco_shapes(args.out_dir, args.num_train, args.num_val,
-                               args.img_size, seed=args.seed))
+    print(
+        generate_coco_shapes(
+            args.out_dir,
+            args.num_train,
+            args.num_val,
+            args.img_size,
+            seed=args.seed))
 
 
 if __name__ == '__main__':

@@ -32,10 +32,11 @@ class _Normalise(nn.Module):
     def __init__(self, data_preprocessor):
         super().__init__()
         self.register_buffer(
-            'mean', data_preprocessor.mean.detach().clone().reshape(1, -1, 1,
-                                                                    1))
+            'mean',
+            data_preprocessor.mean.detach().clone().reshape(1, -1, 1, 1))
         self.register_buffer(
-            'std', data_preprocessor.std.detach().clone().reshape(1, -1, 1, 1))
+            'std',
+            data_preprocessor.std.detach().clone().reshape(1, -1, 1, 1))
         # mmengine's ImgDataPreprocessor (mmdet) and mmseg's
         # SegDataPreProcessor name the flag differently
         self.swap = bool(
@@ -110,16 +111,24 @@ class SemanticGraph(nn.Module):
         return out
 
 
-def export(module: nn.Module, args: Tuple[Tensor, ...], path: str,
-           input_names: Sequence[str], output_names: Sequence[str],
+def export(module: nn.Module,
+           args: Tuple[Tensor, ...],
+           path: str,
+           input_names: Sequence[str],
+           output_names: Sequence[str],
            opset: int = 17) -> None:
     """``torch.onnx.export`` (TorchScript exporter) with fixed shapes."""
     _check_size(args[0])
     module.eval()
     with torch.no_grad():
-        torch.onnx.export(module, args, path, input_names=list(input_names),
-                          output_names=list(output_names),
-                          opset_version=opset, dynamo=False)
+        torch.onnx.export(
+            module,
+            args,
+            path,
+            input_names=list(input_names),
+            output_names=list(output_names),
+            opset_version=opset,
+            dynamo=False)
 
 
 def run_onnx(path: str, inputs: Dict[str, np.ndarray]) -> Sequence[np.ndarray]:
@@ -129,7 +138,8 @@ def run_onnx(path: str, inputs: Dict[str, np.ndarray]) -> Sequence[np.ndarray]:
     return session.run(None, inputs)
 
 
-def mask_agreement(a: np.ndarray, b: np.ndarray,
+def mask_agreement(a: np.ndarray,
+                   b: np.ndarray,
                    thr: Optional[float] = 0.5) -> float:
     """Fraction of pixels whose thresholded values differ."""
     if thr is not None:
@@ -141,8 +151,10 @@ def _pipeline_input(cfg, img_path: str, scope: str):
     """The test pipeline's image (uint8 CHW, as loaded) and its sample."""
     from mmengine.dataset import Compose
     from mmengine.registry import DefaultScope
-    pipeline = [t for t in cfg.test_dataloader.dataset.pipeline
-                if t['type'] != 'LoadAnnotations']
+    pipeline = [
+        t for t in cfg.test_dataloader.dataset.pipeline
+        if t['type'] != 'LoadAnnotations'
+    ]
     with DefaultScope.overwrite_default_scope(scope):
         data = Compose(pipeline)(dict(img_path=img_path, img_id=0))
     return data['inputs'], data['data_samples']
@@ -161,8 +173,12 @@ def _pad_with_mean(img: Tensor, mean: Tensor, divisor: int = 32) -> Tensor:
     return out
 
 
-def export_instance(config: str, checkpoint: Optional[str], img_path: str,
-                    out: str, num_boxes: int = 10, score_thr: float = 0.3,
+def export_instance(config: str,
+                    checkpoint: Optional[str],
+                    img_path: str,
+                    out: str,
+                    num_boxes: int = 10,
+                    score_thr: float = 0.3,
                     model=None) -> dict:
     """Export :class:`InstanceMaskGraph` for one image size and check it
     with onnxruntime against PyTorch on that image.
@@ -181,7 +197,7 @@ def export_instance(config: str, checkpoint: Optional[str], img_path: str,
     inputs, sample = _pipeline_input(model.cfg, img_path, 'mmdet')
     graph = InstanceMaskGraph(model).eval()
     img = _pad_with_mean(inputs[None].float(), graph.normalise.mean[0, :, 0,
-                                                                     0])
+                                                                    0])
     with torch.no_grad():
         det = model.test_step(dict(inputs=[inputs], data_samples=[sample]))[0]
     inst = det.pred_instances
@@ -196,19 +212,27 @@ def export_instance(config: str, checkpoint: Optional[str], img_path: str,
         ref = graph(img, boxes, labels)
     export(graph, (img, boxes, labels), out, ['image', 'boxes', 'labels'],
            ['mask_probs'])
-    got = run_onnx(out, dict(image=img.numpy(), boxes=boxes.numpy(),
-                             labels=labels.numpy()))[0]
+    got = run_onnx(
+        out,
+        dict(image=img.numpy(), boxes=boxes.numpy(), labels=labels.numpy()))[0]
     h, w = sample.img_shape
     thr = model.roi_head.test_cfg.mask_thr_binary
-    pasted = [paste_masks(torch.from_numpy(p), boxes, h, w, thr).numpy()
-              for p in (got, ref.numpy())]
-    return dict(max_abs_diff=float(np.abs(got - ref.numpy()).max()),
-                mask_mismatch=mask_agreement(*pasted, thr=None),
-                num_boxes=len(boxes), input_size=tuple(img.shape[-2:]))
+    pasted = [
+        paste_masks(torch.from_numpy(p), boxes, h, w, thr).numpy()
+        for p in (got, ref.numpy())
+    ]
+    return dict(
+        max_abs_diff=float(np.abs(got - ref.numpy()).max()),
+        mask_mismatch=mask_agreement(*pasted, thr=None),
+        num_boxes=len(boxes),
+        input_size=tuple(img.shape[-2:]))
 
 
-def export_semantic(config: str, checkpoint: Optional[str], img_path: str,
-                    out: str, model=None) -> dict:
+def export_semantic(config: str,
+                    checkpoint: Optional[str],
+                    img_path: str,
+                    out: str,
+                    model=None) -> dict:
     """Export :class:`SemanticGraph` for one image size and check it with
     onnxruntime against PyTorch (and the model's own inference).
 
@@ -232,10 +256,10 @@ def export_semantic(config: str, checkpoint: Optional[str], img_path: str,
         ref = graph(img)
     export(graph, (img, ), out, ['image'], ['logits'])
     got = run_onnx(out, dict(image=img.numpy()))[0]
-    result = dict(max_abs_diff=float(np.abs(got - ref.numpy()).max()),
-                  label_mismatch=float(
-                      np.mean(got.argmax(1) != ref.numpy().argmax(1))),
-                  input_size=tuple(img.shape[-2:]))
+    result = dict(
+        max_abs_diff=float(np.abs(got - ref.numpy()).max()),
+        label_mismatch=float(np.mean(got.argmax(1) != ref.numpy().argmax(1))),
+        input_size=tuple(img.shape[-2:]))
     if tuple(sample.ori_shape) == tuple(img.shape[-2:]):
         from mmengine.registry import DefaultScope
         with DefaultScope.overwrite_default_scope('mmseg'):

@@ -35,7 +35,9 @@ class NonFiniteLossOptimWrapper(OptimWrapper):
         self.on_nonfinite = on_nonfinite
         self.skipped_steps = 0
 
-    def update_params(self, loss: torch.Tensor, step_kwargs=None,
+    def update_params(self,
+                      loss: torch.Tensor,
+                      step_kwargs=None,
                       zero_kwargs=None) -> None:
         if torch.isfinite(loss).all():
             return super().update_params(loss, step_kwargs, zero_kwargs)
@@ -54,4 +56,5 @@ class NonFiniteLossOptimWrapper(OptimWrapper):
         print_log(
             f'non-finite loss at iteration {iteration}: step skipped '
             f'({self.skipped_steps} so far)',
-            logger='current', level=logging.WARNING)
+            logger='current',
+            level=logging.WARNING)

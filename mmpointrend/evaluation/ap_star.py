@@ -34,47 +34,77 @@ COCO_LVIS_SYNSETS = (
     (5, 'airplane', 'airplane.n.01'), (6, 'bus', 'bus.n.01'),
     (7, 'train', 'train.n.01'), (8, 'truck', 'truck.n.01'),
     (9, 'boat', 'boat.n.01'), (10, 'traffic light', 'traffic_light.n.01'),
-    (11, 'fire hydrant', 'fireplug.n.01'),
-    (13, 'stop sign', 'stop_sign.n.01'),
-    (14, 'parking meter', 'parking_meter.n.01'), (15, 'bench', 'bench.n.01'),
-    (16, 'bird', 'bird.n.01'), (17, 'cat', 'cat.n.01'),
-    (18, 'dog', 'dog.n.01'), (19, 'horse', 'horse.n.01'),
-    (20, 'sheep', 'sheep.n.01'), (21, 'cow', 'beef.n.01'),
-    (22, 'elephant', 'elephant.n.01'), (23, 'bear', 'bear.n.01'),
-    (24, 'zebra', 'zebra.n.01'), (25, 'giraffe', 'giraffe.n.01'),
+    (11, 'fire hydrant', 'fireplug.n.01'), (13, 'stop sign',
+                                            'stop_sign.n.01'),
+    (14, 'parking meter',
+     'parking_meter.n.01'), (15, 'bench', 'bench.n.01'), (16, 'bird',
+                                                          'bird.n.01'),
+    (17, 'cat', 'cat.n.01'), (18, 'dog', 'dog.n.01'), (19, 'horse',
+                                                       'horse.n.01'),
+    (20, 'sheep',
+     'sheep.n.01'), (21, 'cow', 'beef.n.01'), (22, 'elephant',
+                                               'elephant.n.01'),
+    (23, 'bear', 'bear.n.01'), (24, 'zebra',
+                                'zebra.n.01'), (25, 'giraffe', 'giraffe.n.01'),
     (27, 'backpack', 'backpack.n.01'), (28, 'umbrella', 'umbrella.n.01'),
-    (31, 'handbag', 'bag.n.04'), (32, 'tie', 'necktie.n.01'),
-    (33, 'suitcase', 'bag.n.06'), (34, 'frisbee', 'frisbee.n.01'),
-    (35, 'skis', 'ski.n.01'), (36, 'snowboard', 'snowboard.n.01'),
-    (37, 'sports ball', 'ball.n.06'), (38, 'kite', 'kite.n.03'),
-    (39, 'baseball bat', 'baseball_bat.n.01'),
-    (40, 'baseball glove', 'baseball_glove.n.01'),
-    (41, 'skateboard', 'skateboard.n.01'),
-    (42, 'surfboard', 'surfboard.n.01'),
-    (43, 'tennis racket', 'tennis_racket.n.01'),
-    (44, 'bottle', 'bottle.n.01'), (46, 'wine glass', 'wineglass.n.01'),
-    (47, 'cup', 'cup.n.01'), (48, 'fork', 'fork.n.01'),
-    (49, 'knife', 'knife.n.01'), (50, 'spoon', 'spoon.n.01'),
-    (51, 'bowl', 'bowl.n.03'), (52, 'banana', 'banana.n.02'),
-    (53, 'apple', 'apple.n.01'), (54, 'sandwich', 'sandwich.n.01'),
-    (55, 'orange', 'orange.n.01'), (56, 'broccoli', 'broccoli.n.01'),
-    (57, 'carrot', 'carrot.n.01'), (58, 'hot dog', 'frank.n.02'),
-    (59, 'pizza', 'pizza.n.01'), (60, 'donut', 'doughnut.n.02'),
-    (61, 'cake', 'cake.n.03'), (62, 'chair', 'chair.n.01'),
-    (63, 'couch', 'sofa.n.01'), (64, 'potted plant', 'pot.n.04'),
-    (65, 'bed', 'bed.n.01'), (67, 'dining table', 'dining_table.n.01'),
-    (70, 'toilet', 'toilet.n.02'), (72, 'tv', 'television_receiver.n.01'),
-    (73, 'laptop', 'laptop.n.01'), (74, 'mouse', 'mouse.n.04'),
-    (75, 'remote', 'remote_control.n.01'),
-    (76, 'keyboard', 'computer_keyboard.n.01'),
-    (77, 'cell phone', 'cellular_telephone.n.01'),
-    (78, 'microwave', 'microwave.n.02'), (79, 'oven', 'oven.n.01'),
-    (80, 'toaster', 'toaster.n.02'), (81, 'sink', 'sink.n.01'),
-    (82, 'refrigerator', 'electric_refrigerator.n.01'),
-    (84, 'book', 'book.n.01'), (85, 'clock', 'clock.n.01'),
-    (86, 'vase', 'vase.n.01'), (87, 'scissors', 'scissors.n.01'),
-    (88, 'teddy bear', 'teddy.n.01'), (89, 'hair drier', 'hand_blower.n.01'),
-    (90, 'toothbrush', 'toothbrush.n.01'))
+    (31, 'handbag',
+     'bag.n.04'), (32, 'tie', 'necktie.n.01'), (33, 'suitcase',
+                                                'bag.n.06'), (34, 'frisbee',
+                                                              'frisbee.n.01'),
+    (35, 'skis', 'ski.n.01'), (36, 'snowboard',
+                               'snowboard.n.01'), (37, 'sports ball',
+                                                   'ball.n.06'), (38, 'kite',
+                                                                  'kite.n.03'),
+    (39, 'baseball bat',
+     'baseball_bat.n.01'), (40, 'baseball glove',
+                            'baseball_glove.n.01'), (41, 'skateboard',
+                                                     'skateboard.n.01'),
+    (42, 'surfboard',
+     'surfboard.n.01'), (43, 'tennis racket',
+                         'tennis_racket.n.01'), (44, 'bottle', 'bottle.n.01'),
+    (46, 'wine glass',
+     'wineglass.n.01'), (47, 'cup', 'cup.n.01'), (48, 'fork', 'fork.n.01'),
+    (49, 'knife',
+     'knife.n.01'), (50, 'spoon',
+                     'spoon.n.01'), (51, 'bowl', 'bowl.n.03'), (52, 'banana',
+                                                                'banana.n.02'),
+    (53, 'apple',
+     'apple.n.01'), (54, 'sandwich',
+                     'sandwich.n.01'), (55, 'orange',
+                                        'orange.n.01'), (56, 'broccoli',
+                                                         'broccoli.n.01'),
+    (57, 'carrot', 'carrot.n.01'), (58, 'hot dog',
+                                    'frank.n.02'), (59, 'pizza', 'pizza.n.01'),
+    (60, 'donut', 'doughnut.n.02'), (61, 'cake', 'cake.n.03'), (62, 'chair',
+                                                                'chair.n.01'),
+    (63, 'couch',
+     'sofa.n.01'), (64, 'potted plant',
+                    'pot.n.04'), (65, 'bed',
+                                  'bed.n.01'), (67, 'dining table',
+                                                'dining_table.n.01'),
+    (70, 'toilet',
+     'toilet.n.02'), (72, 'tv', 'television_receiver.n.01'), (73, 'laptop',
+                                                              'laptop.n.01'),
+    (74, 'mouse',
+     'mouse.n.04'), (75, 'remote',
+                     'remote_control.n.01'), (76, 'keyboard',
+                                              'computer_keyboard.n.01'),
+    (77, 'cell phone',
+     'cellular_telephone.n.01'), (78, 'microwave',
+                                  'microwave.n.02'), (79, 'oven', 'oven.n.01'),
+    (80, 'toaster',
+     'toaster.n.02'), (81, 'sink',
+                       'sink.n.01'), (82, 'refrigerator',
+                                      'electric_refrigerator.n.01'),
+    (84, 'book',
+     'book.n.01'), (85, 'clock',
+                    'clock.n.01'), (86, 'vase',
+                                    'vase.n.01'), (87, 'scissors',
+                                                   'scissors.n.01'),
+    (88, 'teddy bear',
+     'teddy.n.01'), (89, 'hair drier',
+                     'hand_blower.n.01'), (90, 'toothbrush',
+                                           'toothbrush.n.01'))
 
 
 class APStarDataError(ValueError):
@@ -122,7 +152,8 @@ def cocofy_lvis(lvis: dict, coco: dict) -> dict:
     if missing:
         logging.getLogger(__name__).warning(
             'AP*: %d COCO categories have no LVIS category in this file: %s',
-            len(missing), sorted(missing)[:10])
+            len(missing),
+            sorted(missing)[:10])
     coco_images = {img['id'] for img in coco['images']}
     images, used = [], set()
     for img in lvis['images']:
@@ -134,8 +165,9 @@ def cocofy_lvis(lvis: dict, coco: dict) -> dict:
                 raise APStarDataError(
                     f"LVIS image {img['id']} has no '{key}': not an LVIS "
                     'annotation file')
-            img[key] = sorted({lvis_to_coco[c] for c in img[key]
-                               if c in lvis_to_coco})
+            img[key] = sorted(
+                {lvis_to_coco[c]
+                 for c in img[key] if c in lvis_to_coco})
             used.update(img[key])
         images.append(img)
     if not images:
@@ -157,18 +189,25 @@ def cocofy_lvis(lvis: dict, coco: dict) -> dict:
             cat = copy.deepcopy(cat)
             cat['id'] = lvis_to_coco[cat['id']]
             cats.append(cat)
-    out = {k: v for k, v in lvis.items()
-           if k not in ('images', 'annotations', 'categories')}
-    out.update(images=images, annotations=anns,
-               categories=sorted(cats, key=lambda c: c['id']))
+    out = {
+        k: v
+        for k, v in lvis.items()
+        if k not in ('images', 'annotations', 'categories')
+    }
+    out.update(
+        images=images,
+        annotations=anns,
+        categories=sorted(cats, key=lambda c: c['id']))
     return out
 
 
-def cocofy_lvis_files(lvis_file: str, coco_file: str,
+def cocofy_lvis_files(lvis_file: str,
+                      coco_file: str,
                       out_file: Optional[str] = None) -> dict:
     """:func:`cocofy_lvis` on files; writes ``out_file`` when given."""
-    out = cocofy_lvis(_read_json(lvis_file, 'LVIS annotation file'),
-                      _read_json(coco_file, 'COCO annotation file'))
+    out = cocofy_lvis(
+        _read_json(lvis_file, 'LVIS annotation file'),
+        _read_json(coco_file, 'COCO annotation file'))
     if out_file:
         with open(out_file, 'w') as f:
             json.dump(out, f)
@@ -193,7 +232,9 @@ def numpy_float_alias():
             del np.float
 
 
-def lvis_evaluate(gt, results: List[dict], iou_type: str = 'segm',
+def lvis_evaluate(gt,
+                  results: List[dict],
+                  iou_type: str = 'segm',
                   max_dets: int = 300) -> Dict[str, float]:
     """Run ``lvis.LVISEval`` and return its results (fractions).
 
@@ -230,8 +271,10 @@ def _rles(masks) -> List[dict]:
     else:
         if hasattr(masks, 'cpu'):
             masks = masks.cpu().numpy()
-        rles = [mask_util.encode(np.asfortranarray(m.astype(np.uint8)))
-                for m in masks]
+        rles = [
+            mask_util.encode(np.asfortranarray(m.astype(np.uint8)))
+            for m in masks
+        ]
     for r in rles:
         if isinstance(r['counts'], bytes):
             r['counts'] = r['counts'].decode()
@@ -258,16 +301,19 @@ class LVISAPStarMetric(BaseMetric):
     default_prefix: Optional[str] = 'apstar'
     _ITEMS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl')
 
-    def __init__(self, ann_file: Optional[str] = None,
+    def __init__(self,
+                 ann_file: Optional[str] = None,
                  lvis_ann_file: Optional[str] = None,
                  coco_ann_file: Optional[str] = None,
-                 metric='segm', max_dets: int = 300,
+                 metric='segm',
+                 max_dets: int = 300,
                  outfile_prefix: Optional[str] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
                  backend_args=None):
         super().__init__(collect_device=collect_device, prefix=prefix)
-        given = tuple(f is not None
-                      for f in (ann_file, lvis_ann_file, coco_ann_file))
+        given = tuple(
+            f is not None for f in (ann_file, lvis_ann_file, coco_ann_file))
         if given not in ((True, False, False), (False, True, True)):
             raise ValueError('LVISAPStarMetric needs ann_file (a cocofied '
                              'LVIS file) or both lvis_ann_file and '
@@ -276,8 +322,9 @@ class LVISAPStarMetric(BaseMetric):
         for m in self.metrics:
             if m not in ('segm', 'bbox'):
                 raise ValueError(f"metric must be 'segm' or 'bbox', got {m!r}")
-        self.ann_file, self.lvis_ann_file, self.coco_ann_file = (
-            ann_file, lvis_ann_file, coco_ann_file)
+        self.ann_file, self.lvis_ann_file, self.coco_ann_file = (ann_file,
+                                                                 lvis_ann_file,
+                                                                 coco_ann_file)
         self.max_dets = max_dets
         self.outfile_prefix = outfile_prefix
 
@@ -294,10 +341,11 @@ class LVISAPStarMetric(BaseMetric):
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             pred = sample['pred_instances']
-            entry = dict(img_id=sample['img_id'],
-                         bboxes=np.asarray(pred['bboxes']),
-                         scores=np.asarray(pred['scores']),
-                         labels=np.asarray(pred['labels']))
+            entry = dict(
+                img_id=sample['img_id'],
+                bboxes=np.asarray(pred['bboxes']),
+                scores=np.asarray(pred['scores']),
+                labels=np.asarray(pred['labels']))
             if 'masks' in pred and 'segm' in self.metrics:
                 entry['masks'] = _rles(pred['masks'])
             self.results.append(entry)
@@ -306,11 +354,11 @@ class LVISAPStarMetric(BaseMetric):
         cat_ids = self._coco_cat_ids()
         out = []
         for r in results:
-            for i, (label, score) in enumerate(zip(r['labels'],
-                                                   r['scores'])):
-                ann = dict(image_id=int(r['img_id']),
-                           category_id=cat_ids[int(label)],
-                           score=float(score))
+            for i, (label, score) in enumerate(zip(r['labels'], r['scores'])):
+                ann = dict(
+                    image_id=int(r['img_id']),
+                    category_id=cat_ids[int(label)],
+                    score=float(score))
                 if iou_type == 'segm':
                     if 'masks' not in r:
                         raise APStarDataError(
@@ -329,9 +377,10 @@ class LVISAPStarMetric(BaseMetric):
         with tempfile.TemporaryDirectory() as tmp_dir:
             gt_file = self.ann_file
             if gt_file is None:
-                gt_file = (self.outfile_prefix + '.cocofied_lvis.json'
-                           if self.outfile_prefix else
-                           osp.join(tmp_dir, 'cocofied_lvis.json'))
+                gt_file = (
+                    self.outfile_prefix +
+                    '.cocofied_lvis.json' if self.outfile_prefix else osp.join(
+                        tmp_dir, 'cocofied_lvis.json'))
                 logger.info('AP*: building COCO categories on LVIS '
                             f'annotations from {self.lvis_ann_file} and '
                             f'{self.coco_ann_file}')

@@ -18,27 +18,30 @@ import cv2
 import numpy as np
 
 
-
 def _square(d: int) -> np.ndarray:
     # one pass with a (2d+1)^2 square = d passes with 3x3 (chessboard
     # distance d); OpenCV erodes with a rectangle in O(1) per pixel
     return cv2.getStructuringElement(cv2.MORPH_RECT, (2 * d + 1, 2 * d + 1))
 
 
-def boundary_dilation(height: int, width: int, ratio: float = 0.02,
+def boundary_dilation(height: int,
+                      width: int,
+                      ratio: float = 0.02,
                       pixels: Optional[int] = None) -> int:
     """The band width d in pixels: ``pixels`` if given, else
     ``round(ratio * diagonal)``, at least 1."""
     if pixels is not None:
         if pixels < 1:
-            raise ValueError(f'boundary width must be >= 1 pixel, got {pixels}')
+            raise ValueError(
+                f'boundary width must be >= 1 pixel, got {pixels}')
         return int(pixels)
     if not 0 < ratio < 1:
         raise ValueError(f'dilation ratio must be in (0, 1), got {ratio}')
     return max(1, int(round(ratio * np.hypot(height, width))))
 
 
-def boundary_band(mask: np.ndarray, dilation: int,
+def boundary_band(mask: np.ndarray,
+                  dilation: int,
                   image_border: bool = True) -> np.ndarray:
     """Pixels of ``mask`` within ``dilation`` pixels of its contour.
 
@@ -63,12 +66,12 @@ def boundary_band(mask: np.ndarray, dilation: int,
     d = int(dilation)
     # the frame of the crop: outside the mask if the crop is inside the
     # image; at the image frame, outside (instances) or mask (semantic)
-    top, left = (0 if (y0 == 0 and not image_border) else 1,
-                 0 if (x0 == 0 and not image_border) else 1)
+    top, left = (0 if (y0 == 0 and not image_border) else 1, 0 if
+                 (x0 == 0 and not image_border) else 1)
     bottom = 0 if (y1 == mask.shape[0] and not image_border) else 1
     right = 0 if (x1 == mask.shape[1] and not image_border) else 1
-    padded = cv2.copyMakeBorder(crop, top, bottom, left, right,
-                                cv2.BORDER_CONSTANT, value=0)
+    padded = cv2.copyMakeBorder(
+        crop, top, bottom, left, right, cv2.BORDER_CONSTANT, value=0)
     padded = cv2.copyMakeBorder(padded, 1 - top, 1 - bottom, 1 - left,
                                 1 - right, cv2.BORDER_REPLICATE)
     eroded = cv2.erode(padded, _square(d), borderType=cv2.BORDER_REPLICATE)
@@ -76,7 +79,9 @@ def boundary_band(mask: np.ndarray, dilation: int,
     return out
 
 
-def boundary_iou(pred: np.ndarray, gt: np.ndarray, dilation: int,
+def boundary_iou(pred: np.ndarray,
+                 gt: np.ndarray,
+                 dilation: int,
                  image_border: bool = True) -> float:
     """Boundary IoU of two masks; 1.0 when both are empty."""
     p = boundary_band(pred, dilation, image_border)

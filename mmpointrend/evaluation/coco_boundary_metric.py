@@ -32,7 +32,10 @@ class BoundaryCOCOeval(COCOeval):
     mask IoU (they match at no threshold either way).
     """
 
-    def __init__(self, coco_gt, coco_dt, dilation_ratio: float = 0.02,
+    def __init__(self,
+                 coco_gt,
+                 coco_dt,
+                 dilation_ratio: float = 0.02,
                  dilation_pixels: Optional[int] = None):
         super().__init__(coco_gt, coco_dt, 'segm')
         self.dilation_ratio = dilation_ratio
@@ -94,8 +97,11 @@ class CocoBoundaryMetric(CocoMetric):
     default_prefix: Optional[str] = 'boundary'
     _ITEMS = ('bAP', 'bAP_50', 'bAP_75', 'bAP_s', 'bAP_m', 'bAP_l')
 
-    def __init__(self, *args, dilation_ratio: float = 0.02,
-                 dilation_pixels: Optional[int] = None, **kwargs):
+    def __init__(self,
+                 *args,
+                 dilation_ratio: float = 0.02,
+                 dilation_pixels: Optional[int] = None,
+                 **kwargs):
         metric = kwargs.pop('metric', 'segm')
         if metric not in ('segm', ['segm'], ('segm', )):
             raise ValueError('CocoBoundaryMetric evaluates masks only '
@@ -107,16 +113,16 @@ class CocoBoundaryMetric(CocoMetric):
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         with tempfile.TemporaryDirectory() as tmp_dir:
-            return self._compute(results, self.outfile_prefix or
-                                 osp.join(tmp_dir, 'results'))
+            return self._compute(
+                results, self.outfile_prefix or osp.join(tmp_dir, 'results'))
 
     def _compute(self, results: list, outfile_prefix: str) -> dict:
         logger = MMLogger.get_current_instance()
         gts, preds = zip(*results)
         if self._coco_api is None:
             self._coco_api = COCO(
-                self.gt_to_coco_json(gt_dicts=gts,
-                                     outfile_prefix=outfile_prefix))
+                self.gt_to_coco_json(
+                    gt_dicts=gts, outfile_prefix=outfile_prefix))
         if self.cat_ids is None:
             self.cat_ids = self._coco_api.get_cat_ids(
                 cat_names=self.dataset_meta['classes'])
@@ -135,8 +141,7 @@ class CocoBoundaryMetric(CocoMetric):
             x.pop('bbox', None)
         coco_eval = BoundaryCOCOeval(self._coco_api,
                                      self._coco_api.loadRes(predictions),
-                                     self.dilation_ratio,
-                                     self.dilation_pixels)
+                                     self.dilation_ratio, self.dilation_pixels)
         coco_eval.params.catIds = self.cat_ids
         coco_eval.params.imgIds = self.img_ids
         coco_eval.params.maxDets = list(self.proposal_nums)

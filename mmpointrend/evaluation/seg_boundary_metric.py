@@ -40,9 +40,12 @@ class SegBoundaryMetric(BaseMetric):
     """
     default_prefix: Optional[str] = 'boundary'
 
-    def __init__(self, ignore_index: int = 255, dilation_ratio: float = 0.02,
+    def __init__(self,
+                 ignore_index: int = 255,
+                 dilation_ratio: float = 0.02,
                  dilation_pixels: Optional[int] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
                  **kwargs):
         super().__init__(collect_device=collect_device, prefix=prefix)
         if kwargs:
@@ -59,8 +62,7 @@ class SegBoundaryMetric(BaseMetric):
             # (1, H, W) maps; [0], not squeeze(): H or W may be 1
             pred = sample['pred_sem_seg']['data'][0].cpu().numpy()
             gt = sample['gt_sem_seg']['data'][0].cpu().numpy()
-            self.results.append(
-                self.image_counts(pred, gt, num_classes))
+            self.results.append(self.image_counts(pred, gt, num_classes))
 
     def image_counts(self, pred: np.ndarray, gt: np.ndarray,
                      num_classes: int) -> np.ndarray:
@@ -105,10 +107,10 @@ class SegBoundaryMetric(BaseMetric):
             lines.append(f'  {name:>16}: {100 * i:6.2f} / {100 * f:6.2f}')
         print_log('\n'.join(lines), logger=logger)
         out = OrderedDict()
-        out['bIoU'] = round(float(np.nanmean(biou)) * 100, 2) if np.any(
-            ~np.isnan(biou)) else 0.0
-        out['bF'] = round(float(np.nanmean(bf)) * 100, 2) if np.any(
-            ~np.isnan(bf)) else 0.0
+        out['bIoU'] = round(float(np.nanmean(biou)) *
+                            100, 2) if np.any(~np.isnan(biou)) else 0.0
+        out['bF'] = round(float(np.nanmean(bf)) *
+                          100, 2) if np.any(~np.isnan(bf)) else 0.0
         return out
 
 

@@ -3,9 +3,10 @@
 Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``, which only
 unpickles allow-listed globals. mmengine 0.10.7 stores its ``MessageHub``
 state in every checkpoint: ``HistoryBuffer`` objects holding numpy arrays,
-numpy scalars and, inside each buffer, its statistics methods pickled as ``getattr(HistoryBuffer,
-'mean')``. Without this module ``--resume`` and ``load_from`` fail with
-``UnpicklingError: Weights only load failed`` (mmengine issue 1655).
+numpy scalars and, inside each buffer, its statistics methods pickled as
+``getattr(HistoryBuffer, 'mean')``. Without this module ``--resume`` and
+``load_from`` fail with ``UnpicklingError: Weights only load failed``
+(mmengine issue 1655).
 
 We allow-list exactly those globals. ``getattr`` is *not* allowed as such
 (with it a pickle could walk to ``eval``): the name ``builtins.getattr`` is
@@ -46,9 +47,11 @@ def checkpoint_safe_globals() -> list:
         from numpy.core.multiarray import _reconstruct, scalar
     except ImportError:  # numpy >= 2 moved them
         from numpy._core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
-        np.int64, np.uint8, np.bool_)]
+    dtype_classes = [
+        type(np.dtype(t))
+        for t in (np.float16, np.float32, np.float64, np.int8, np.int16,
+                  np.int32, np.int64, np.uint8, np.bool_)
+    ]
     return [
         HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
         *dtype_classes, (history_buffer_getattr, 'builtins.getattr')
@@ -56,7 +59,8 @@ def checkpoint_safe_globals() -> list:
 
 
 def register_checkpoint_safe_globals() -> None:
-    """Add :func:`checkpoint_safe_globals` to torch's allow-list (idempotent)."""
+    """Add :func:`checkpoint_safe_globals` to torch's allow-list
+    (idempotent)."""
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:  # torch < 2.4 does not restrict unpickling by default
         return

@@ -29,8 +29,9 @@ def _header(img: np.ndarray, text: str, height: int = 18) -> np.ndarray:
 
 
 def _gray(prob: np.ndarray, size: int) -> np.ndarray:
-    g = cv2.resize((prob * 255).astype(np.uint8), (size, size),
-                   interpolation=cv2.INTER_NEAREST)
+    g = cv2.resize(
+        (prob * 255).astype(np.uint8), (size, size),
+        interpolation=cv2.INTER_NEAREST)
     return cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
 
 
@@ -82,8 +83,10 @@ def draw_instance_subdivision(img: np.ndarray, bbox: np.ndarray,
     ]
     row -= records[0]['region_offset']
     coarse = torch.sigmoid(records[0]['input'][row, 0]).numpy()
-    panels.append(_header(_gray(coarse, PANEL),
-                          f'coarse {coarse.shape[0]}x{coarse.shape[1]}'))
+    panels.append(
+        _header(
+            _gray(coarse, PANEL),
+            f'coarse {coarse.shape[0]}x{coarse.shape[1]}'))
     for t, rec in enumerate(records):
         if rec['indices'] is None:
             continue
@@ -94,31 +97,39 @@ def draw_instance_subdivision(img: np.ndarray, bbox: np.ndarray,
         up = torch.sigmoid(rec['upsampled'][row, 0]).numpy()
         pts = rec['points'][r].numpy()
         panel = _dots(_gray(up, PANEL), pts)
-        panels.append(_header(panel, f'step {t + 1}: {up.shape[0]}x'
-                              f'{up.shape[1]}, {len(pts)} pts'))
-    mask = cv2.resize(final_mask[y1:y2, x1:x2].astype(np.uint8),
-                      (PANEL, PANEL), interpolation=cv2.INTER_NEAREST) > 0
+        panels.append(
+            _header(
+                panel, f'step {t + 1}: {up.shape[0]}x'
+                f'{up.shape[1]}, {len(pts)} pts'))
+    mask = cv2.resize(
+        final_mask[y1:y2, x1:x2].astype(np.uint8), (PANEL, PANEL),
+        interpolation=cv2.INTER_NEAREST) > 0
     overlay = crop.copy()
-    overlay[mask] = (0.45 * overlay[mask] + 0.55 * np.array(
-        [60, 200, 60])).astype(np.uint8)
+    overlay[mask] = (0.45 * overlay[mask] +
+                     0.55 * np.array([60, 200, 60])).astype(np.uint8)
     final = torch.sigmoid(records[-1]['output'][row, 0])
-    panels.append(_header(overlay, f'final {final.shape[0]}x'
-                          f'{final.shape[1]}'))
+    panels.append(
+        _header(overlay, f'final {final.shape[0]}x'
+                f'{final.shape[1]}'))
     return _join(panels, 1)
 
 
 def _model_inputs(model, img_path: str) -> dict:
     """The image through the config's test pipeline and the model's data
     preprocessor: ``inputs`` (1, 3, H, W) and ``data_samples``."""
-    pipeline = [t for t in model.cfg.test_dataloader.dataset.pipeline
-                if t['type'] != 'LoadAnnotations']
+    pipeline = [
+        t for t in model.cfg.test_dataloader.dataset.pipeline
+        if t['type'] != 'LoadAnnotations'
+    ]
     data = Compose(pipeline)(dict(img_path=img_path, img_id=0))
     return model.data_preprocessor(
         dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
         False)
 
 
-def instance_subdivision_pictures(model, img_path: str, out_dir: str,
+def instance_subdivision_pictures(model,
+                                  img_path: str,
+                                  out_dir: str,
                                   max_objects: int = 4,
                                   score_thr: float = 0.3) -> List[str]:
     """Run an mmdet PointRend detector on an image and save one strip per
@@ -145,7 +156,8 @@ def instance_subdivision_pictures(model, img_path: str, out_dir: str,
         with torch.no_grad():
             model.roi_head.refine_masks(
                 model.extract_feat(batch['inputs']),
-                bbox2roi([inst.bboxes[order] * scale]), inst.labels[order],
+                bbox2roi([inst.bboxes[order] * scale]),
+                inst.labels[order],
                 on_step=records.append)
     finally:  # the caller's model keeps its own settings
         cfg.adaptive_resolution = adaptive
@@ -159,8 +171,8 @@ def instance_subdivision_pictures(model, img_path: str, out_dir: str,
         label = int(inst.labels[i])
         name = classes[label] if label < len(classes) else str(label)
         strip = draw_instance_subdivision(
-            img, inst.bboxes[i].numpy(), records, k,
-            inst.masks[i].numpy(), f'{name} {float(inst.scores[i]):.2f}')
+            img, inst.bboxes[i].numpy(), records, k, inst.masks[i].numpy(),
+            f'{name} {float(inst.scores[i]):.2f}')
         path = osp.join(out_dir, f'{stem}_obj{k}_{name}.png')
         cv2.imwrite(path, strip)
         paths.append(path)
@@ -174,7 +186,9 @@ def _palette(n: int, palette: Optional[Sequence] = None) -> np.ndarray:
     return rng.randint(0, 255, (n, 3)).astype(np.uint8)
 
 
-def semantic_subdivision_picture(model, img_path: str, out_dir: str,
+def semantic_subdivision_picture(model,
+                                 img_path: str,
+                                 out_dir: str,
                                  max_points_drawn: int = 4000) -> str:
     """Run an mmseg semantic PointRend model and save the coarse map, each
     step's map with its chosen points, and the final map, stacked."""
@@ -195,8 +209,8 @@ def semantic_subdivision_picture(model, img_path: str, out_dir: str,
             coarse = heads[0].forward(x)
             for head in heads[1:-1]:
                 coarse = head.forward(x, coarse)
-            heads[-1].predict(x, coarse, metas, model.test_cfg,
-                              on_step=records.append)
+            heads[-1].predict(
+                x, coarse, metas, model.test_cfg, on_step=records.append)
     img = mmcv.imread(img_path)
     h, w = img.shape[:2]
     num_classes = records[0]['input'].shape[1]
@@ -205,12 +219,15 @@ def semantic_subdivision_picture(model, img_path: str, out_dir: str,
 
     def colour(logits: torch.Tensor) -> np.ndarray:
         lab = logits[0].argmax(0).numpy()
-        return cv2.resize(colours[lab], (w, h),
-                          interpolation=cv2.INTER_NEAREST)
+        return cv2.resize(
+            colours[lab], (w, h), interpolation=cv2.INTER_NEAREST)
 
-    rows = [_header(img, 'image'),
-            _header(colour(records[0]['input']),
-                    'coarse {}x{}'.format(*records[0]['input'].shape[-2:]))]
+    rows = [
+        _header(img, 'image'),
+        _header(
+            colour(records[0]['input']),
+            'coarse {}x{}'.format(*records[0]['input'].shape[-2:]))
+    ]
     for t, rec in enumerate(records):
         if rec['indices'] is None:
             continue
@@ -218,8 +235,12 @@ def semantic_subdivision_picture(model, img_path: str, out_dir: str,
         pts = rec['points'][0].numpy()
         step = max(1, len(pts) // max_points_drawn)
         _dots(panel, pts[::step], radius=1)
-        rows.append(_header(panel, 'step {}: {}x{}, {} pts'.format(
-            t + 1, *rec['upsampled'].shape[-2:], len(pts))))
+        rows.append(
+            _header(
+                panel,
+                'step {}: {}x{}, {} pts'.format(t + 1,
+                                                *rec['upsampled'].shape[-2:],
+                                                len(pts))))
     final = colours[result.pred_sem_seg.data[0].numpy()]
     rows.append(_header(final, 'final {}x{}'.format(h, w)))
     os.makedirs(out_dir, exist_ok=True)

@@ -1,14 +1,13 @@
 import json
+import os.path as osp
 
 import pytest
 import torch
+from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
 from mmengine.config import Config
 
-import os.path as osp
-
-from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
-from mmpointrend.apis import DataConfigError, check_annotation_file, \
-    check_config
+from mmpointrend.apis import (DataConfigError, check_annotation_file,
+                              check_config)
 
 
 def _write(tmp_path, name, data):
@@ -17,11 +16,19 @@ def _write(tmp_path, name, data):
     return str(path)
 
 
-GOOD = dict(images=[dict(id=1, file_name='a.png', height=8, width=8)],
-            annotations=[dict(id=1, image_id=1, category_id=2,
-                              bbox=[0, 0, 2, 2], area=4, iscrowd=0,
-                              segmentation=[[0, 0, 2, 0, 2, 2]])],
-            categories=[dict(id=2, name='star')])
+GOOD = dict(
+    images=[dict(id=1, file_name='a.png', height=8, width=8)],
+    annotations=[
+        dict(
+            id=1,
+            image_id=1,
+            category_id=2,
+            bbox=[0, 0, 2, 2],
+            area=4,
+            iscrowd=0,
+            segmentation=[[0, 0, 2, 0, 2, 2]])
+    ],
+    categories=[dict(id=2, name='star')])
 
 
 def test_annotation_file_errors_name_the_file(tmp_path):
@@ -37,13 +44,13 @@ def test_annotation_file_errors_name_the_file(tmp_path):
     nocat = _write(tmp_path, 'nocat.json', dict(images=[]))
     with pytest.raises(DataConfigError, match="categories"):
         check_annotation_file(nocat, 'x')
-    wrong = dict(GOOD, annotations=[dict(GOOD['annotations'][0],
-                                         category_id=7)])
+    wrong = dict(
+        GOOD, annotations=[dict(GOOD['annotations'][0], category_id=7)])
     with pytest.raises(DataConfigError, match=r'category_id \[7\]'):
         check_annotation_file(_write(tmp_path, 'w.json', wrong), 'x')
     with pytest.raises(DataConfigError, match=r"classes \['ring'\]"):
-        check_annotation_file(_write(tmp_path, 'c.json', GOOD), 'x',
-                              ['star', 'ring'])
+        check_annotation_file(
+            _write(tmp_path, 'c.json', GOOD), 'x', ['star', 'ring'])
 
 
 def test_check_config_on_demo_config(shapes_data, tmp_path):
@@ -60,8 +67,9 @@ def test_check_config_on_demo_config(shapes_data, tmp_path):
 
 def test_semantic_config_class_count():
     cfg = Config.fromfile(
-        osp.join(REPO, 'configs/point_rend_seg/point-rend_fpn_r101-p2p5_'
-                 '8xb4-65k_cityscapes-512x1024.py'))
+        osp.join(
+            REPO, 'configs/point_rend_seg/point-rend_fpn_r101-p2p5_'
+            '8xb4-65k_cityscapes-512x1024.py'))
     check_config(cfg)
     cfg.model.decode_head[1].num_classes = 20
     with pytest.raises(DataConfigError, match=r'decode_head\[1\]'):
@@ -73,8 +81,10 @@ def _wrapper(mode):
     from mmengine.registry import OPTIM_WRAPPERS
     model = torch.nn.Linear(2, 1)
     wrapper = OPTIM_WRAPPERS.build(
-        dict(type='NonFiniteLossOptimWrapper', on_nonfinite=mode,
-             optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
+        dict(
+            type='NonFiniteLossOptimWrapper',
+            on_nonfinite=mode,
+            optimizer=torch.optim.SGD(model.parameters(), lr=0.1)))
     MessageHub.get_current_instance().update_info('iter', 6)
     return model, wrapper
 
@@ -97,5 +107,5 @@ def test_nonfinite_loss_skip_keeps_weights_and_goes_on():
     assert not torch.equal(model.weight, before)
     with pytest.raises(ValueError, match='on_nonfinite'):
         from mmpointrend.engine import NonFiniteLossOptimWrapper
-        NonFiniteLossOptimWrapper(torch.optim.SGD(model.parameters(), lr=1),
-                                  on_nonfinite='ignore')
+        NonFiniteLossOptimWrapper(
+            torch.optim.SGD(model.parameters(), lr=1), on_nonfinite='ignore')

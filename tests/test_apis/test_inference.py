@@ -5,9 +5,8 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from helpers import DEMO_PR_CFG, REPO
+from mmengine.config import Config
 
 from mmpointrend.apis import dataset_meta_from_config, init_model
 
@@ -17,8 +16,10 @@ SEG_CFG = osp.join(REPO, 'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py')
 def _bare_checkpoint(config, path):
     """A checkpoint as converters used to write: weights, no dataset_meta."""
     model = init_model(config)
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(converted_from='detectron2')), path)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(converted_from='detectron2')), path)
     return model
 
 
@@ -57,8 +58,9 @@ def test_stored_dataset_meta_wins(tmp_path):
     model = init_model(DEMO_PR_CFG)
     ckpt = str(tmp_path / 'meta.pth')
     meta = dict(classes=('a', 'b', 'c', 'd'), palette=[(1, 2, 3)] * 4)
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=meta)), ckpt)
+    torch.save(
+        dict(state_dict=model.state_dict(), meta=dict(dataset_meta=meta)),
+        ckpt)
     assert init_model(DEMO_PR_CFG, ckpt).dataset_meta == meta
 
 

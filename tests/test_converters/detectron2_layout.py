@@ -1,5 +1,6 @@
 """Detectron2 model-zoo state dicts with random values, written from
-detectron2's module structure (``detectron2/modeling/backbone/{resnet,fpn}.py``,
+detectron2's module structure
+(``detectron2/modeling/backbone/{resnet,fpn}.py``,
 ``proposal_generator/rpn.py``, ``roi_heads/{box_head,fast_rcnn}.py``,
 ``meta_arch/semantic_seg.py``, ``projects/PointRend/point_rend/*.py``), not
 from our converter's tables, so that a wrong rule shows up as a missing or
@@ -55,8 +56,12 @@ def resnet_fpn(depth=50, groups=1, width_per_group=64, rng=None):
     return d
 
 
-def pointrend_instance(num_classes=80, depth=50, groups=1,
-                       width_per_group=64, version=2, seed=0):
+def pointrend_instance(num_classes=80,
+                       depth=50,
+                       groups=1,
+                       width_per_group=64,
+                       version=2,
+                       seed=0):
     """pointrend_rcnn_*: GeneralizedRCNN + PointRend mask head."""
     rng = np.random.RandomState(seed)
     d = resnet_fpn(depth, groups, width_per_group, rng)
@@ -85,9 +90,9 @@ def pointrend_instance(num_classes=80, depth=50, groups=1,
     # GeneralizedRCNN buffers, present in the 2020 zoo files
     d['pixel_mean'] = np.array([103.53, 116.28, 123.675],
                                np.float32).reshape(3, 1, 1)
-    d['pixel_std'] = np.array([1.0, 1.0, 1.0] if groups == 1 else
-                              [57.375, 57.12, 58.395],
-                              np.float32).reshape(3, 1, 1)
+    d['pixel_std'] = np.array(
+        [1.0, 1.0, 1.0] if groups == 1 else [57.375, 57.12, 58.395],
+        np.float32).reshape(3, 1, 1)
     return d
 
 

@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-
 from detectron2_layout import pointrend_instance, write_zoo_file
 from helpers import REPO
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
 import detectron2_to_mmpointrend as tool  # noqa: E402
@@ -59,8 +58,9 @@ def _d2_point_head(d, prefix, fine, coarse):
     """StandardPointHead.forward written out from detectron2's source."""
     x = torch.cat([fine, coarse], 1)
     for i in (1, 2, 3):
-        x = F.relu(F.conv1d(x, torch.from_numpy(d[f'{prefix}fc{i}.weight']),
-                            torch.from_numpy(d[f'{prefix}fc{i}.bias'])))
+        x = F.relu(
+            F.conv1d(x, torch.from_numpy(d[f'{prefix}fc{i}.weight']),
+                     torch.from_numpy(d[f'{prefix}fc{i}.bias'])))
         x = torch.cat([x, coarse], 1)
     return F.conv1d(x, torch.from_numpy(d[prefix + 'predictor.weight']),
                     torch.from_numpy(d[prefix + 'predictor.bias']))
@@ -91,12 +91,16 @@ def test_zoo_instance_file_loads_strict_and_matches(zoo_model, tmp_path):
     # coarse head: ConvFCHead.forward from detectron2's source
     x = torch.randn(3, 256, 14, 14, generator=g)
     w = {k: torch.from_numpy(v) for k, v in d2.items()}
-    y = F.relu(F.conv2d(x, w[coarse + 'reduce_spatial_dim_conv.weight'],
-                        w[coarse + 'reduce_spatial_dim_conv.bias'],
-                        stride=2)).flatten(1)
+    y = F.relu(
+        F.conv2d(
+            x,
+            w[coarse + 'reduce_spatial_dim_conv.weight'],
+            w[coarse + 'reduce_spatial_dim_conv.bias'],
+            stride=2)).flatten(1)
     for i in (1, 2):
-        y = F.relu(F.linear(y, w[f'{coarse}{fc}{i}.weight'],
-                            w[f'{coarse}{fc}{i}.bias']))
+        y = F.relu(
+            F.linear(y, w[f'{coarse}{fc}{i}.weight'],
+                     w[f'{coarse}{fc}{i}.bias']))
     y = F.linear(y, w[coarse + 'prediction.weight'],
                  w[coarse + 'prediction.bias']).view(3, n_cls, 7, 7)
     with torch.no_grad():
@@ -105,7 +109,9 @@ def test_zoo_instance_file_loads_strict_and_matches(zoo_model, tmp_path):
         coarse_f = torch.randn(3, n_cls, 50, generator=g)
         torch.testing.assert_close(
             model.roi_head.point_head(fine, coarse_f),
-            _d2_point_head(d2, point, fine, coarse_f), rtol=1e-4, atol=1e-4)
+            _d2_point_head(d2, point, fine, coarse_f),
+            rtol=1e-4,
+            atol=1e-4)
         # box classifier keeps the background last, as detectron2
         feat = torch.randn(2, 1024, generator=g)
         torch.testing.assert_close(
@@ -120,16 +126,17 @@ def test_zoo_instance_file_loads_strict_and_matches(zoo_model, tmp_path):
         w['backbone.bottom_up.res2.0.shortcut.norm.running_var'])
     torch.testing.assert_close(model.neck.lateral_convs[3].conv.weight,
                                w['backbone.fpn_lateral5.weight'])
-    torch.testing.assert_close(model.rpn_head.rpn_reg.bias,
-                               w['proposal_generator.rpn_head.'
-                                 'anchor_deltas.bias'])
+    torch.testing.assert_close(
+        model.rpn_head.rpn_reg.bias, w['proposal_generator.rpn_head.'
+                                       'anchor_deltas.bias'])
 
 
 def test_tools_test_runs_on_a_converted_zoo_file(shapes_data, tmp_path):
     """The README's two steps: convert with --config, then tools/test.py."""
     # the zoo R50 COCO config, its test data swapped for the generated shapes
-    cfg = Config.fromfile(osp.join(
-        REPO, 'configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO,
+                 'configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'))
     demo = Config.fromfile(
         osp.join(REPO, 'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py'))
     cfg.model.backbone.init_cfg = None
@@ -147,10 +154,17 @@ def test_tools_test_runs_on_a_converted_zoo_file(shapes_data, tmp_path):
     src, dst = tmp_path / 'model_final.pkl', tmp_path / 'ours.pth'
     write_zoo_file(src, pointrend_instance(num_classes=4))
     tool.main([str(src), str(dst), '--config', str(cfg_path)])
-    out = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools/test.py'), str(cfg_path),
-         str(dst), '--work-dir', str(tmp_path / 'work')],
-        capture_output=True, text=True, cwd=REPO, timeout=900)
+    out = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/test.py'),
+        str(cfg_path),
+        str(dst), '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO,
+                         timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
     assert 'results of the whole dataset is empty' not in log
@@ -166,8 +180,11 @@ def test_preprocessing_mismatch_is_refused(tmp_path):
     src = tmp_path / 'model_final.pkl'
     write_zoo_file(src, d2)
     with pytest.raises(SystemExit, match='std'):
-        tool.main([str(src), str(tmp_path / 'o.pth'), '--config',
-                   osp.join(REPO, ZOO['R_101_FPN_3x_coco'][0])])
+        tool.main([
+            str(src),
+            str(tmp_path / 'o.pth'), '--config',
+            osp.join(REPO, ZOO['R_101_FPN_3x_coco'][0])
+        ])
     assert not (tmp_path / 'o.pth').exists()
 
 
@@ -175,14 +192,18 @@ def test_wrong_config_is_refused_before_writing(tmp_path):
     src = tmp_path / 'model_final.pkl'
     write_zoo_file(src, pointrend_instance(num_classes=8))  # Cityscapes file
     with pytest.raises(SystemExit, match='size mismatch'):
-        tool.main([str(src), str(tmp_path / 'o.pth'), '--config',
-                   osp.join(REPO, ZOO['R_50_FPN_1x_coco (v1 layout)'][0])])
+        tool.main([
+            str(src),
+            str(tmp_path / 'o.pth'), '--config',
+            osp.join(REPO, ZOO['R_50_FPN_1x_coco (v1 layout)'][0])
+        ])
     assert not (tmp_path / 'o.pth').exists()
 
 
 class _Payload:
+
     def __reduce__(self):
-        return (print, ('code ran',))
+        return (print, ('code ran', ))
 
 
 def test_pickle_with_code_is_refused(tmp_path):
@@ -196,8 +217,8 @@ def test_pickle_with_code_is_refused(tmp_path):
 def test_unknown_and_unsupported_keys_are_named():
     d2 = pointrend_instance()
     d2['roi_heads.keypoint_head.conv1.weight'] = np.zeros((1, ), np.float32)
-    with pytest.raises(Detectron2FormatError,
-                       match='keypoint_head.conv1.weight'):
+    with pytest.raises(
+            Detectron2FormatError, match='keypoint_head.conv1.weight'):
         detectron2_to_mmpointrend(d2)
     d2 = pointrend_instance()
     d2['roi_heads.mask_head.coarse_head.reduce_channel_dim_conv.weight'] = \
@@ -205,8 +226,8 @@ def test_unknown_and_unsupported_keys_are_named():
     with pytest.raises(Detectron2FormatError, match='reduce_channel_dim'):
         detectron2_to_mmpointrend(d2)
     with pytest.raises(Detectron2FormatError, match='not a detectron2'):
-        detectron2_to_mmpointrend({'backbone.bottom_up.stem.conv1.weight':
-                                   np.zeros(1)})
+        detectron2_to_mmpointrend(
+            {'backbone.bottom_up.stem.conv1.weight': np.zeros(1)})
 
 
 def test_caffe2_and_truncated_files_are_named(tmp_path):

@@ -13,9 +13,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from helpers import REPO
+from PIL import Image
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
 import detectron2_to_mmpointrend as tool  # noqa: E402
@@ -24,8 +23,8 @@ FIXTURES = osp.join(osp.dirname(REPO), 'shared', 'fixtures', 'detectron2')
 if not osp.isdir(FIXTURES):
     if os.environ.get('CI'):
         raise RuntimeError(f'CI needs the detectron2 fixtures at {FIXTURES}')
-    pytest.skip(f'no detectron2 fixtures at {FIXTURES}',
-                allow_module_level=True)
+    pytest.skip(
+        f'no detectron2 fixtures at {FIXTURES}', allow_module_level=True)
 
 R50 = 'pointrend_rcnn_R_50_FPN_1x_coco'
 SEMANTIC = 'pointrend_semantic_R_101_FPN_1x_cityscapes'
@@ -38,7 +37,8 @@ LAYOUTS = {  # fixture C: layouts only
     'pointrend_rcnn_X_101_32x8d_FPN_3x_coco':
     'configs/point_rend/point-rend_x101-32x8d_fpn_ms-3x_coco_d2-exact.py',
     'pointrend_rcnn_R_50_FPN_1x_cityscapes':
-    'configs/point_rend/point-rend_r50-caffe_fpn_ms-24k_cityscapes_d2-exact.py',
+    'configs/point_rend/'
+    'point-rend_r50-caffe_fpn_ms-24k_cityscapes_d2-exact.py',
 }
 
 
@@ -50,7 +50,9 @@ def convert(model_name: str, config: str, tmp_dir) -> str:
         sys.executable,
         osp.join(FIXTURES, 'make_zoo_pkl.py'),
         osp.join(FIXTURES, model_name + '.manifest.json'), pkl
-    ], check=True, capture_output=True)
+    ],
+                   check=True,
+                   capture_output=True)
     tool.main([pkl, out, '--config', osp.join(REPO, config)])
     os.remove(pkl)
     return out
@@ -95,7 +97,8 @@ def r50(tmp_path_factory):
     ckpt = convert(R50, R50_CFG, tmp_path_factory.mktemp('r50'))
     # the fixture's test settings: every box kept, 100 per image
     return init_model(
-        osp.join(REPO, R50_CFG), ckpt,
+        osp.join(REPO, R50_CFG),
+        ckpt,
         cfg_options={'model.test_cfg.rcnn.score_thr': 0.0})
 
 
@@ -104,8 +107,8 @@ def test_r50_detections_and_masks_equal_detectron2(r50, image):
     from mmdet.apis import inference_detector
     golden = dict(np.load(osp.join(FIXTURES, f'{R50}.{image}.golden.npz')))
     with torch.no_grad():
-        pred = inference_detector(r50, osp.join(FIXTURES, image +
-                                                '.png')).pred_instances
+        pred = inference_detector(r50, osp.join(FIXTURES,
+                                                image + '.png')).pred_instances
     boxes, scores = pred.bboxes.numpy(), pred.scores.numpy()
     labels, masks = pred.labels.numpy(), pred.masks.numpy()
     assert len(scores) == len(golden['scores']) == 100
@@ -131,8 +134,8 @@ def test_r50_rpn_proposals_equal_detectron2(r50, image):
         dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))
     with torch.no_grad():
         x = r50.extract_feat(data['inputs'])
-        proposals = r50.rpn_head.predict(x, data['data_samples'],
-                                         rescale=False)[0]
+        proposals = r50.rpn_head.predict(
+            x, data['data_samples'], rescale=False)[0]
     assert tuple(data['inputs'].shape[-2:]) >= tuple(golden['resized_hw'])
     ours = proposals.bboxes.numpy()
     logits = torch.logit(proposals.scores.double()).numpy()
@@ -144,8 +147,10 @@ def test_r50_rpn_proposals_equal_detectron2(r50, image):
     nearest = dist.argmin(1)
     assert dist.min(1).max() < 1e-2
     assert len(set(nearest.tolist())) == 1000
-    np.testing.assert_allclose(golden['proposal_logits'][nearest],
-                               golden['proposal_logits'], atol=1e-5)
+    np.testing.assert_allclose(
+        golden['proposal_logits'][nearest],
+        golden['proposal_logits'],
+        atol=1e-5)
 
 
 def test_r50_mask_branch_on_fixed_boxes_equals_detectron2(r50):
@@ -199,8 +204,9 @@ def test_semantic_r101_labels_equal_detectron2(tmp_path):
         result = inference_model(model,
                                  osp.join(FIXTURES, 'coffee_1024x2048.png'))
     labels = np.array(
-        Image.open(osp.join(FIXTURES, f'{SEMANTIC}.coffee_1024x2048.'
-                            'labels.png')))
+        Image.open(
+            osp.join(FIXTURES, f'{SEMANTIC}.coffee_1024x2048.'
+                     'labels.png')))
     ours = result.pred_sem_seg.data[0].numpy()
     assert ours.shape == labels.shape == (1024, 2048)
     assert (ours == labels).mean() >= 0.9999
@@ -215,8 +221,8 @@ def test_semantic_r101_labels_equal_detectron2(tmp_path):
 @pytest.mark.parametrize('model_name', list(LAYOUTS))
 def test_every_zoo_layout_loads_strictly(model_name, tmp_path):
     """convert() fails unless the file fills the config's model exactly."""
-    ckpt = torch.load(convert(model_name, LAYOUTS[model_name], tmp_path),
-                      weights_only=True)
+    ckpt = torch.load(
+        convert(model_name, LAYOUTS[model_name], tmp_path), weights_only=True)
     meta = ckpt['meta']
     assert meta['converted_from'] == 'detectron2'
     classes = meta['dataset_meta']['classes']

@@ -5,11 +5,10 @@ import sys
 
 import pytest
 import torch
+from helpers import REPO
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
-
-from helpers import REPO
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
 import openmmlab_to_mmpointrend as converter  # noqa: E402
@@ -46,10 +45,12 @@ def test_mmdet_point_rend_converts(tmp_path):
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
     theirs_cfg = Config.fromfile(
-        _installed('mmdet', 'point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'))
+        _installed('mmdet',
+                   'point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'))
     ours_cfg = Config.fromfile(
-        osp.join(REPO, 'configs/point_rend/'
-                 'point-rend_r50-caffe_fpn_ms-1x_coco.py'))
+        osp.join(
+            REPO, 'configs/point_rend/'
+            'point-rend_r50-caffe_fpn_ms-1x_coco.py'))
     for cfg in (theirs_cfg, ours_cfg):  # keep random detections
         cfg.model.test_cfg.rcnn.score_thr = 0.0
         cfg.model.test_cfg.rcnn.max_per_img = 20
@@ -58,19 +59,24 @@ def test_mmdet_point_rend_converts(tmp_path):
         ours = MODELS.build(ours_cfg.model).eval()
     _perturb(theirs, ('roi_head.mask_head', 'roi_head.point_head',
                       'roi_head.bbox_head.fc_cls'))
-    ckpt = _roundtrip('mmdet', theirs, tmp_path, osp.join(
-        REPO, 'configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'))
+    ckpt = _roundtrip(
+        'mmdet', theirs, tmp_path,
+        osp.join(REPO,
+                 'configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'))
     # no dataset_meta in the source: the config's COCO classes are stored
     assert ckpt['meta']['x'] == 1
     assert len(ckpt['meta']['dataset_meta']['classes']) == 80
     assert ckpt['meta']['converted_from'] == 'mmdet'
     ours.load_state_dict(ckpt['state_dict'], strict=True)
-    packed = demo_mm_inputs(batch_size=1, image_shapes=[(3, 128, 160)],
-                            num_classes=80, with_mask=True)
+    packed = demo_mm_inputs(
+        batch_size=1,
+        image_shapes=[(3, 128, 160)],
+        num_classes=80,
+        with_mask=True)
     with torch.no_grad():
         a = ours(**ours.data_preprocessor(packed, False), mode='predict')[0]
-        b = theirs(**theirs.data_preprocessor(packed, False),
-                   mode='predict')[0]
+        b = theirs(
+            **theirs.data_preprocessor(packed, False), mode='predict')[0]
     a, b = a.pred_instances, b.pred_instances
     assert len(a) == len(b) > 5
     assert torch.allclose(a.bboxes, b.bboxes, atol=1e-3)
@@ -98,8 +104,9 @@ def test_mmseg_point_rend_converts(tmp_path):
         _installed('mmseg',
                    'point_rend/pointrend_r50_4xb2-80k_cityscapes-512x1024.py'))
     ours_cfg = Config.fromfile(
-        osp.join(REPO, 'configs/point_rend_seg/'
-                 'point-rend_fpn_r50-mmseg_4xb2-80k_cityscapes-512x1024.py'))
+        osp.join(
+            REPO, 'configs/point_rend_seg/'
+            'point-rend_fpn_r50-mmseg_4xb2-80k_cityscapes-512x1024.py'))
     for cfg in (theirs_cfg, ours_cfg):
         cfg.model.data_preprocessor.size = None
         cfg.model.data_preprocessor.size_divisor = 32
@@ -110,16 +117,19 @@ def test_mmseg_point_rend_converts(tmp_path):
     ckpt = _roundtrip('mmseg', theirs, tmp_path)
     ours.load_state_dict(ckpt['state_dict'], strict=True)
     sample = SegDataSample()
-    sample.set_metainfo(dict(img_shape=(64, 128), ori_shape=(64, 128),
-                             pad_shape=(64, 128)))
+    sample.set_metainfo(
+        dict(img_shape=(64, 128), ori_shape=(64, 128), pad_shape=(64, 128)))
     g = torch.Generator().manual_seed(1)
-    packed = dict(inputs=[torch.randint(0, 255, (3, 64, 128), generator=g,
-                                        dtype=torch.uint8)],
-                  data_samples=[sample])
+    packed = dict(
+        inputs=[
+            torch.randint(
+                0, 255, (3, 64, 128), generator=g, dtype=torch.uint8)
+        ],
+        data_samples=[sample])
     with torch.no_grad(), DefaultScope.overwrite_default_scope('mmseg'):
         a = ours(**ours.data_preprocessor(packed, False), mode='predict')[0]
-        b = theirs(**theirs.data_preprocessor(packed, False),
-                   mode='predict')[0]
+        b = theirs(
+            **theirs.data_preprocessor(packed, False), mode='predict')[0]
     assert torch.allclose(a.seg_logits.data, b.seg_logits.data, atol=1e-3)
     assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
 

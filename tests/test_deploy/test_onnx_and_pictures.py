@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from helpers import REPO
 
 INST_CFG = osp.join(REPO, 'configs/demo/point-rend_r18-tiny_fpn_shapes.py')
@@ -22,8 +21,10 @@ def _ckpt(model, path):
     if meta is None:  # what mmseg's Runner stores
         from mmpointrend.datasets.synthetic_scenes import CLASSES, PALETTE
         meta = dict(classes=CLASSES, palette=PALETTE)
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=meta) if meta else {}), path)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=meta) if meta else {}), path)
     return str(path)
 
 
@@ -54,8 +55,8 @@ def segmentor(tmp_path_factory):
 def _image(tmp_path, shape):
     rng = np.random.default_rng(0)
     img = rng.integers(0, 255, shape, dtype=np.uint8)
-    cv2.rectangle(img, (10, 10), (shape[1] - 20, shape[0] - 30),
-                  (200, 50, 50), -1)
+    cv2.rectangle(img, (10, 10), (shape[1] - 20, shape[0] - 30), (200, 50, 50),
+                  -1)
     path = str(tmp_path / f'img_{shape[0]}x{shape[1]}.png')
     cv2.imwrite(path, img)
     return path
@@ -67,21 +68,25 @@ def test_instance_mask_graph_matches_onnxruntime(detector, tmp_path, shape):
     with the mean colour, as the data preprocessor pads."""
     from mmpointrend.deploy import export_instance
     model, _ = detector
-    report = export_instance(INST_CFG, None, _image(tmp_path, shape),
-                             str(tmp_path / 'm.onnx'), num_boxes=6,
-                             score_thr=0.0, model=model)
+    report = export_instance(
+        INST_CFG,
+        None,
+        _image(tmp_path, shape),
+        str(tmp_path / 'm.onnx'),
+        num_boxes=6,
+        score_thr=0.0,
+        model=model)
     assert report['num_boxes'] == 6
     assert report['input_size'][0] % 32 == 0 == report['input_size'][1] % 32
     assert report['max_abs_diff'] < 1e-3  # float32, other kernels
     assert report['mask_mismatch'] == 0.0
 
 
-def test_semantic_graph_matches_onnxruntime_and_inference(segmentor,
-                                                          tmp_path):
+def test_semantic_graph_matches_onnxruntime_and_inference(segmentor, tmp_path):
     from mmpointrend.deploy import export_semantic
     model, _, img = segmentor
-    report = export_semantic(SEM_CFG, None, img, str(tmp_path / 's.onnx'),
-                             model=model)
+    report = export_semantic(
+        SEM_CFG, None, img, str(tmp_path / 's.onnx'), model=model)
     assert report['max_abs_diff'] < 1e-3
     assert report['label_mismatch'] == 0.0
     # the graph is the model: same labels as mmseg's own inference
@@ -90,10 +95,16 @@ def test_semantic_graph_matches_onnxruntime_and_inference(segmentor,
 
 def test_export_tool_cli(segmentor, tmp_path):
     _, ckpt, img = segmentor
-    out = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools/deployment/pytorch2onnx.py'),
-         SEM_CFG, ckpt, img, '--out', str(tmp_path / 'seg.onnx')],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+    out = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/deployment/pytorch2onnx.py'), SEM_CFG, ckpt, img,
+        '--out',
+        str(tmp_path / 'seg.onnx')
+    ],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'onnxruntime output matches PyTorch' in out.stdout
     assert (tmp_path / 'seg.onnx').stat().st_size > 1e5
@@ -120,11 +131,16 @@ def test_subdivision_step_callback_sees_every_step():
         return predicted[-1]
 
     records = []
-    out = subdivide(logits, predict, binary_uncertainty, 5, 28 * 28,
-                    on_step=records.append)
+    out = subdivide(
+        logits,
+        predict,
+        binary_uncertainty,
+        5,
+        28 * 28,
+        on_step=records.append)
     assert out.shape[-1] == 224
-    assert [r['upsampled'].shape[-1] for r in records] == [14, 28, 56, 112,
-                                                           224]
+    assert [r['upsampled'].shape[-1]
+            for r in records] == [14, 28, 56, 112, 224]
     # 7 -> 14 is only upsampled: the 28x28 step predicts all its 784 cells
     assert records[0]['indices'] is None
     assert [r['indices'].shape[1] for r in records[1:]] == [784] * 4
@@ -145,15 +161,17 @@ def test_refine_masks_callback_names_each_chunk(detector):
     model, _ = detector
     head = model.roi_head
     rois = torch.tensor([[0., 4., 4., 40., 50.]] * 7)
-    x = tuple(torch.randn(1, 64, 96 // s, 96 // s) for s in (4, 8, 16, 32,
-                                                            64))
+    x = tuple(torch.randn(1, 64, 96 // s, 96 // s) for s in (4, 8, 16, 32, 64))
     records = []
     chunk = head.test_cfg.max_points_per_chunk
     head.test_cfg.max_points_per_chunk = 3 * 784
     try:
         with torch.no_grad():
-            head.refine_masks(x, rois, torch.zeros(7, dtype=torch.long),
-                              on_step=records.append)
+            head.refine_masks(
+                x,
+                rois,
+                torch.zeros(7, dtype=torch.long),
+                on_step=records.append)
     finally:
         head.test_cfg.max_points_per_chunk = chunk
     assert sorted({r['region_offset'] for r in records}) == [0, 3, 6]
@@ -165,8 +183,11 @@ def test_instance_subdivision_pictures(detector, tmp_path):
     from mmpointrend.visualization import instance_subdivision_pictures
     model, _ = detector
     paths = instance_subdivision_pictures(
-        model, _image(tmp_path, (96, 96, 3)), str(tmp_path / 'vis'),
-        max_objects=2, score_thr=0.0)
+        model,
+        _image(tmp_path, (96, 96, 3)),
+        str(tmp_path / 'vis'),
+        max_objects=2,
+        score_thr=0.0)
     assert len(paths) == 2
     strip = cv2.imread(paths[0])
     # crop, coarse, the 4 steps with points (28..224), final: 7 panels
@@ -176,53 +197,80 @@ def test_instance_subdivision_pictures(detector, tmp_path):
 def test_vis_tool_and_image_demo(detector, segmentor, tmp_path):
     _, det_ckpt = detector
     _, seg_ckpt, seg_img = segmentor
-    out = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools/analysis_tools/'
-                                  'vis_subdivision.py'), SEM_CFG, seg_ckpt,
-         seg_img, '--out-dir', str(tmp_path / 'steps')],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+    out = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/analysis_tools/'
+                 'vis_subdivision.py'), SEM_CFG, seg_ckpt, seg_img,
+        '--out-dir',
+        str(tmp_path / 'steps')
+    ],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert (tmp_path / 'steps' / (osp.splitext(osp.basename(seg_img))[0] +
-                                  '_steps.png')).exists()
+    assert (tmp_path / 'steps' /
+            (osp.splitext(osp.basename(seg_img))[0] + '_steps.png')).exists()
     # side by side: the same random model twice (the 4x conv baseline has
     # another architecture; the README's pictures use trained ones)
     img = _image(tmp_path, (96, 96, 3))
-    out = subprocess.run(
-        [sys.executable, osp.join(REPO, 'demo/image_demo.py'), img,
-         INST_CFG, det_ckpt, '--compare', INST_CFG, det_ckpt,
-         '--score-thr', '0', '--out-dir', str(tmp_path / 'demo')],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+    out = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'demo/image_demo.py'), img, INST_CFG, det_ckpt,
+        '--compare', INST_CFG, det_ckpt, '--score-thr', '0', '--out-dir',
+        str(tmp_path / 'demo')
+    ],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    both = cv2.imread(str(tmp_path / 'demo' / 'compare' /
-                          osp.basename(img)))
+    both = cv2.imread(str(tmp_path / 'demo' / 'compare' / osp.basename(img)))
     assert both.shape[1] == 2 * 96 + 6
-    missing = subprocess.run(
-        [sys.executable, osp.join(REPO, 'demo/image_demo.py'), img,
-         INST_CFG, str(tmp_path / 'nope.pth')],
-        capture_output=True, text=True, cwd=REPO)
+    missing = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'demo/image_demo.py'), img, INST_CFG,
+        str(tmp_path / 'nope.pth')
+    ],
+                             capture_output=True,
+                             text=True,
+                             cwd=REPO)
     assert missing.returncode != 0 and 'checkpoint not found' in \
         missing.stderr
 
 
-def test_tools_on_a_semantic_checkpoint_without_dataset_meta(segmentor,
-                                                             tmp_path):
+def test_tools_on_a_semantic_checkpoint_without_dataset_meta(
+        segmentor, tmp_path):
     """What converters wrote before they stored dataset_meta: export and
     the image demo take the classes from the config (mmseg's init_model
     crashes on such a cascade checkpoint)."""
     model, _, img = segmentor
     bare = str(tmp_path / 'bare.pth')
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(converted_from='detectron2')), bare)
-    out = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools/deployment/pytorch2onnx.py'),
-         SEM_CFG, bare, img, '--out', str(tmp_path / 'seg.onnx')],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(converted_from='detectron2')), bare)
+    out = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/deployment/pytorch2onnx.py'), SEM_CFG, bare, img,
+        '--out',
+        str(tmp_path / 'seg.onnx')
+    ],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'onnxruntime output matches PyTorch' in out.stdout
-    out = subprocess.run(
-        [sys.executable, osp.join(REPO, 'demo/image_demo.py'), img, SEM_CFG,
-         bare, '--out-dir', str(tmp_path / 'demo')],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+    out = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'demo/image_demo.py'), img, SEM_CFG, bare, '--out-dir',
+        str(tmp_path / 'demo')
+    ],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'no dataset_meta' in out.stderr
     vis = tmp_path / 'demo' / 'point-rend_fpn_r18-tiny_scenes-seg' / 'vis'

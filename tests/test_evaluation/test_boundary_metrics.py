@@ -58,17 +58,25 @@ def _rle(mask):
 
 
 def _gt_file(tmp_path, masks):
-    anns = [dict(id=i + 1, image_id=1, category_id=1, iscrowd=0,
-                 segmentation=_rle(m), area=int(m.sum()),
-                 bbox=[float(np.nonzero(m)[1].min()),
-                       float(np.nonzero(m)[0].min()),
-                       float(np.ptp(np.nonzero(m)[1]) + 1),
-                       float(np.ptp(np.nonzero(m)[0]) + 1)])
-            for i, m in enumerate(masks)]
-    gt = dict(images=[dict(id=1, width=SIZE, height=SIZE,
-                           file_name='a.png')],
-              annotations=anns,
-              categories=[dict(id=1, name='thing')])
+    anns = [
+        dict(
+            id=i + 1,
+            image_id=1,
+            category_id=1,
+            iscrowd=0,
+            segmentation=_rle(m),
+            area=int(m.sum()),
+            bbox=[
+                float(np.nonzero(m)[1].min()),
+                float(np.nonzero(m)[0].min()),
+                float(np.ptp(np.nonzero(m)[1]) + 1),
+                float(np.ptp(np.nonzero(m)[0]) + 1)
+            ]) for i, m in enumerate(masks)
+    ]
+    gt = dict(
+        images=[dict(id=1, width=SIZE, height=SIZE, file_name='a.png')],
+        annotations=anns,
+        categories=[dict(id=1, name='thing')])
     path = tmp_path / 'gt.json'
     path.write_text(json.dumps(gt))
     return str(path)
@@ -81,10 +89,11 @@ def _evaluate(metric, masks, scores):
     for m in masks:
         ys, xs = np.nonzero(m)
         boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
-    pred = dict(bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                scores=torch.tensor(scores, dtype=torch.float32),
-                labels=torch.zeros(len(scores), dtype=torch.long),
-                masks=torch.from_numpy(masks))
+    pred = dict(
+        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        scores=torch.tensor(scores, dtype=torch.float32),
+        labels=torch.zeros(len(scores), dtype=torch.long),
+        masks=torch.from_numpy(masks))
     sample = dict(img_id=1, ori_shape=(SIZE, SIZE), pred_instances=pred)
     metric.process({}, [sample])
     return metric.evaluate(1)
@@ -110,8 +119,9 @@ def test_two_pixel_shift_hurts_boundary_ap_much_more(tmp_path):
     # columns (12*38 = 456), rows 6-33 on 4 + 4 columns (28*8 = 224):
     # 680 / (2*816 - 680) = 680 / 952 = 0.714 -> min(0.905, 0.714) matches
     # at 0.50 ... 0.70, 5 of 10 -> Boundary AP 0.5.
-    mask_ap = _evaluate(CocoMetric(ann_file=ann, metric='segm'), [moved],
-                        [0.9])['coco/segm_mAP']
+    mask_ap = _evaluate(
+        CocoMetric(ann_file=ann, metric='segm'), [moved],
+        [0.9])['coco/segm_mAP']
     b = _evaluate(CocoBoundaryMetric(ann_file=ann), [moved], [0.9])
     assert mask_ap == 0.9
     assert b['boundary/bAP'] == 0.5
@@ -124,15 +134,15 @@ def test_fixed_band_width(tmp_path):
     ann = _gt_file(tmp_path, [gt])
     # d = 2: bands of 1600 - 36*36 = 304 px overlap on rows 0-1, 38-39 over
     # 38 columns = 152 -> 152 / (608 - 152) = 1/3 < 0.5: never matched
-    b = _evaluate(CocoBoundaryMetric(ann_file=ann, dilation_pixels=2),
-                  [moved], [0.9])
+    b = _evaluate(
+        CocoBoundaryMetric(ann_file=ann, dilation_pixels=2), [moved], [0.9])
     assert b['boundary/bAP'] == 0.0
 
 
 def test_empty_predictions_give_0(tmp_path):
     ann = _gt_file(tmp_path, [square(SIZE, 50, 50, 40)])
-    res = _evaluate(CocoBoundaryMetric(ann_file=ann),
-                    np.zeros((0, SIZE, SIZE)), [])
+    res = _evaluate(
+        CocoBoundaryMetric(ann_file=ann), np.zeros((0, SIZE, SIZE)), [])
     assert all(v == 0 for v in res.values()) and len(res) == 6
 
 
@@ -147,8 +157,9 @@ def test_boundary_metric_refuses_bbox():
 def _seg(metric, pred, gt):
     metric.dataset_meta = dict(classes=('a', 'b'))
     # what mmseg's evaluator passes: SegDataSample.to_dict()
-    sample = dict(pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
-                  gt_sem_seg=dict(data=torch.from_numpy(gt)[None]))
+    sample = dict(
+        pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
+        gt_sem_seg=dict(data=torch.from_numpy(gt)[None]))
     metric.process({}, [sample])
     return metric.evaluate(1)
 
@@ -194,9 +205,9 @@ def test_band_equals_iterated_3x3_erosion(image_border):
         d = int(rng.integers(1, 6))
         border = cv2.BORDER_CONSTANT if image_border else \
             cv2.BORDER_REPLICATE
-        padded = cv2.copyMakeBorder(m.astype(np.uint8), 1, 1, 1, 1, border,
-                                    value=0)
-        eroded = cv2.erode(padded, np.ones((3, 3), np.uint8),
-                           iterations=d)[1:-1, 1:-1]
+        padded = cv2.copyMakeBorder(
+            m.astype(np.uint8), 1, 1, 1, 1, border, value=0)
+        eroded = cv2.erode(
+            padded, np.ones((3, 3), np.uint8), iterations=d)[1:-1, 1:-1]
         expected = m & (eroded == 0)
         assert np.array_equal(boundary_band(m, d, image_border), expected)

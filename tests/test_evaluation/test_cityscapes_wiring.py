@@ -36,20 +36,29 @@ def city(tmp_path_factory):
             label[y0:y1, x0:x1] = lid
             inst[y0:y1, x0:x1] = lid * 1000 if name in ('car', 'person') \
                 else lid
-            objects.append(dict(label=name, polygon=[
-                [x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
-        cv2.imwrite(str(img_dir / f'{NAME}_leftImg8bit.png'),
-                    np.random.default_rng(0).integers(0, 255, (H, W, 3),
-                                                      dtype=np.uint8))
+            objects.append(
+                dict(
+                    label=name,
+                    polygon=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
+        cv2.imwrite(
+            str(img_dir / f'{NAME}_leftImg8bit.png'),
+            np.random.default_rng(0).integers(
+                0, 255, (H, W, 3), dtype=np.uint8))
         cv2.imwrite(str(gt_dir / f'{NAME}_gtFine_labelIds.png'), label)
-        cv2.imwrite(str(gt_dir / f'{NAME}_gtFine_instanceIds.png'),
-                    inst.astype(np.uint16))
-        (gt_dir / f'{NAME}_gtFine_polygons.json').write_text(json.dumps(
-            dict(imgHeight=H, imgWidth=W, objects=objects)))
-    run = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools/dataset_converters/'
-                                  'cityscapes.py'), str(root)],
-        capture_output=True, text=True, cwd=REPO)
+        cv2.imwrite(
+            str(gt_dir / f'{NAME}_gtFine_instanceIds.png'),
+            inst.astype(np.uint16))
+        (gt_dir / f'{NAME}_gtFine_polygons.json').write_text(
+            json.dumps(dict(imgHeight=H, imgWidth=W, objects=objects)))
+    run = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/dataset_converters/'
+                 'cityscapes.py'),
+        str(root)
+    ],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO)
     assert run.returncode == 0, run.stderr[-3000:]
     return root
 
@@ -58,17 +67,18 @@ def test_conversion_writes_coco_json_and_train_ids(city):
     ann = json.loads((city / 'annotations' /
                       'instancesonly_filtered_gtFine_val.json').read_text())
     assert sorted(a['category_id'] for a in ann['annotations']) == [24, 26]
-    train_ids = cv2.imread(str(city / 'gtFine/val/city' /
-                               f'{NAME}_gtFine_labelTrainIds.png'), 0)
+    train_ids = cv2.imread(
+        str(city / 'gtFine/val/city' / f'{NAME}_gtFine_labelTrainIds.png'), 0)
     # road 0, sky 10, person 11, car 13
     assert set(np.unique(train_ids)) == {0, 10, 11, 13}
 
 
 def test_official_semantic_metric_on_perfect_prediction(city, tmp_path):
     from mmseg.registry import METRICS
-    cfg = Config.fromfile(osp.join(
-        REPO, 'configs/point_rend_seg/'
-        'point-rend_fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            REPO, 'configs/point_rend_seg/'
+            'point-rend_fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py'))
     metric_cfg = next(m for m in cfg.test_evaluator
                       if m['type'] == 'CityscapesMetric')
     metric_cfg.output_dir = str(tmp_path / 'out')
@@ -80,10 +90,13 @@ def test_official_semantic_metric_on_perfect_prediction(city, tmp_path):
     label_ids = cv2.imread(seg.replace('labelTrainIds', 'labelIds'), 0)
     train_id = {7: 0, 23: 10, 24: 11, 26: 13}
     pred = torch.from_numpy(np.vectorize(train_id.get)(label_ids))[None]
-    metric.process({}, [dict(pred_sem_seg=dict(data=pred),
-                             img_path=str(city / 'leftImg8bit/val/city' /
-                                          f'{NAME}_leftImg8bit.png'),
-                             seg_map_path=seg)])
+    metric.process({}, [
+        dict(
+            pred_sem_seg=dict(data=pred),
+            img_path=str(
+                city / 'leftImg8bit/val/city' / f'{NAME}_leftImg8bit.png'),
+            seg_map_path=seg)
+    ])
     res = metric.compute_metrics(metric.results)
     assert res['averageScoreCategories'] == pytest.approx(1.0)
 
@@ -91,9 +104,10 @@ def test_official_semantic_metric_on_perfect_prediction(city, tmp_path):
 def test_official_instance_metric_on_perfect_prediction(city, tmp_path):
     from mmdet.datasets import CityscapesDataset
     from mmdet.registry import METRICS
-    cfg = Config.fromfile(osp.join(
-        REPO, 'configs/point_rend/point-rend_r50-caffe_fpn_ms-24k_'
-        'cityscapes.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            REPO, 'configs/point_rend/point-rend_r50-caffe_fpn_ms-24k_'
+            'cityscapes.py'))
     metric_cfg = next(m for m in cfg.test_evaluator
                       if m['type'] == 'CityScapesMetric')
     metric_cfg.seg_prefix = str(city / 'gtFine/val')
@@ -107,12 +121,15 @@ def test_official_instance_metric_on_perfect_prediction(city, tmp_path):
         m[y0:y1, x0:x1] = True
         masks.append(m)
         labels.append(classes.index(name))
-    metric.process({}, [dict(
-        img_path=str(city / 'leftImg8bit/val/city' /
-                     f'{NAME}_leftImg8bit.png'),
-        pred_instances=dict(masks=torch.from_numpy(np.stack(masks)),
-                            labels=torch.tensor(labels),
-                            scores=torch.ones(2)))])
+    metric.process({}, [
+        dict(
+            img_path=str(
+                city / 'leftImg8bit/val/city' / f'{NAME}_leftImg8bit.png'),
+            pred_instances=dict(
+                masks=torch.from_numpy(np.stack(masks)),
+                labels=torch.tensor(labels),
+                scores=torch.ones(2)))
+    ])
     res = metric.compute_metrics(metric.results)
     assert res['mAP'] == pytest.approx(1.0)
 
@@ -155,8 +172,8 @@ def test_train_pipeline_keeps_the_converted_ground_truth(city, config):
         gt = sample.gt_instances
         classes = ('person', 'rider', 'car', 'truck', 'bus', 'train',
                    'motorcycle', 'bicycle')
-        assert sorted(classes[i] for i in gt.labels.tolist()) == [
-            'car', 'person']
+        assert sorted(classes[i]
+                      for i in gt.labels.tolist()) == ['car', 'person']
         assert len(sample.ignored_instances) == 0
         # the masks are the converter's rectangles, at the resized scale
         areas = gt.masks.areas / float(np.prod(sample.scale_factor))

@@ -5,22 +5,20 @@ import os.path as osp
 
 import pytest
 import torch
+from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
 from mmengine.config import Config
 from mmengine.runner import Runner
-
-from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
 
 SEM_CFG = osp.join(REPO, 'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py')
 
 
 def _short(cfg, work_dir, iters=3):
-    cfg.custom_imports = dict(imports=['mmpointrend', 'toy_point_head'],
-                              allow_failed_imports=False)
+    cfg.custom_imports = dict(
+        imports=['mmpointrend', 'toy_point_head'], allow_failed_imports=False)
     cfg.work_dir = work_dir
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters + 1
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
-                                by_epoch=False)]
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
     cfg.train_dataloader.batch_size = 2
     for loader in ('train_dataloader', 'val_dataloader'):
         cfg[loader].num_workers = 0
@@ -52,7 +50,8 @@ def _train_and_test(cfg, head_of):
 def test_instance_model_with_toy_point_head(shapes_data, tmp_path):
     cfg = _short(load_demo_cfg(DEMO_PR_CFG, shapes_data), str(tmp_path))
     cfg.model.roi_head.point_head = dict(
-        type='ToyPointHead', num_classes=4,
+        type='ToyPointHead',
+        num_classes=4,
         in_channels=cfg.model.roi_head.point_head.in_channels)
     cfg.model.test_cfg.rcnn.update(score_thr=0.0, max_per_img=10)
     metrics = _train_and_test(cfg, lambda m: m.roi_head.point_head)
@@ -69,7 +68,6 @@ def scenes(tmp_path_factory):
 
 def test_semantic_model_with_toy_point_head(scenes, tmp_path):
     cfg = _short(load_demo_cfg(SEM_CFG, scenes), str(tmp_path))
-    cfg.model.decode_head[1].point_head = dict(type='ToyPointHead',
-                                               hidden=16)
+    cfg.model.decode_head[1].point_head = dict(type='ToyPointHead', hidden=16)
     metrics = _train_and_test(cfg, lambda m: m.decode_head[1].point_head)
     assert 'mIoU' in metrics

@@ -8,9 +8,8 @@ import sys
 
 import pytest
 import torch
-from mmengine.runner import Runner
-
 from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
+from mmengine.runner import Runner
 
 DATA_OPTS = ('train_dataloader.dataset.data_root={root} '
              'val_dataloader.dataset.data_root={root} '
@@ -70,7 +69,8 @@ class _GetAttr:
         return (getattr, (self.obj, self.name))
 
 
-@pytest.mark.parametrize('obj,name', [('hb', '__init__'), ('hb', '_set_default_statistics'),
+@pytest.mark.parametrize('obj,name', [('hb', '__init__'),
+                                      ('hb', '_set_default_statistics'),
                                       ('od', 'fromkeys')])
 def test_safe_globals_refuse_any_other_getattr(tmp_path, obj, name):
     from collections import OrderedDict
@@ -89,11 +89,17 @@ def test_safe_globals_refuse_any_other_getattr(tmp_path, obj, name):
 def test_tools_test_reports_coco_metrics(trained, shapes_data, tmp_path):
     ckpt = osp.join(trained['work_dir'], 'iter_16.pth')
     out = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools/test.py'), DEMO_PR_CFG, ckpt,
-         '--work-dir', str(tmp_path), '--out', str(tmp_path / 'preds.pkl'),
-         '--cfg-options'] + DATA_OPTS.format(root=shapes_data).split() +
+        [
+            sys.executable,
+            osp.join(REPO, 'tools/test.py'), DEMO_PR_CFG, ckpt, '--work-dir',
+            str(tmp_path), '--out',
+            str(tmp_path / 'preds.pkl'), '--cfg-options'
+        ] + DATA_OPTS.format(root=shapes_data).split() +
         ['test_dataloader.num_workers=0'],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
     for key in ('coco/segm_mAP', 'coco/bbox_mAP', 'coco/segm_mAP_50',
@@ -123,22 +129,34 @@ def test_dist_train_and_test_two_cpu_processes(shapes_data, tmp_path):
     """tools/dist_train.sh CONFIG 2 and dist_test.sh run here (gloo)."""
     opts = DATA_OPTS.format(root=shapes_data).split() + [
         'train_cfg.max_iters=2', 'train_cfg.val_interval=3',
-        'default_hooks.checkpoint.interval=2',
-        'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0',
-        'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0'
+        'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=1',
+        'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+        'test_dataloader.num_workers=0'
     ]
     env = dict(os.environ, PORT='29533')
     out = subprocess.run(
-        ['bash', 'tools/dist_train.sh', DEMO_PR_CFG, '2', '--work-dir',
-         str(tmp_path), '--cfg-options'] + opts,
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+        [
+            'bash', 'tools/dist_train.sh', DEMO_PR_CFG, '2', '--work-dir',
+            str(tmp_path), '--cfg-options'
+        ] + opts,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=600)
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     assert osp.exists(tmp_path / 'iter_2.pth')
     out = subprocess.run(
-        ['bash', 'tools/dist_test.sh', DEMO_PR_CFG,
-         str(tmp_path / 'iter_2.pth'), '2', '--work-dir', str(tmp_path),
-         '--cfg-options'] + opts,
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+        [
+            'bash', 'tools/dist_test.sh', DEMO_PR_CFG,
+            str(tmp_path / 'iter_2.pth'), '2', '--work-dir',
+            str(tmp_path), '--cfg-options'
+        ] + opts,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=600)
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     assert 'coco/segm_mAP' in out.stdout + out.stderr
 
@@ -148,10 +166,14 @@ def test_prepare_runner_cfg_on_cpu():
 
     from mmpointrend.apis import prepare_runner_cfg
     from mmpointrend.apis.runner_utils import sync_bn_to_bn
-    cfg = Config(dict(model=dict(
-        backbone=dict(norm_cfg=dict(type='SyncBN')),
-        decode_head=[dict(norm_cfg=dict(type='SyncBN')),
-                     dict(norm_cfg=dict(type='GN'))])))
+    cfg = Config(
+        dict(
+            model=dict(
+                backbone=dict(norm_cfg=dict(type='SyncBN')),
+                decode_head=[
+                    dict(norm_cfg=dict(type='SyncBN')),
+                    dict(norm_cfg=dict(type='GN'))
+                ])))
     assert sync_bn_to_bn(cfg.model) == 2
     assert cfg.model.decode_head[0].norm_cfg.type == 'BN'
     assert cfg.model.decode_head[1].norm_cfg.type == 'GN'
@@ -181,8 +203,8 @@ def test_cuda_device_selection_is_skipped_only_while_building():
     assert torch.cuda.set_device is original
 
 
-def test_sigkill_then_resume_reaches_the_final_iteration(shapes_data,
-                                                         tmp_path):
+def test_sigkill_then_resume_reaches_the_final_iteration(
+        shapes_data, tmp_path):
     """A run killed with SIGKILL resumes from its last checkpoint."""
     import signal
     import time
@@ -193,10 +215,13 @@ def test_sigkill_then_resume_reaches_the_final_iteration(shapes_data,
         'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0',
         'default_hooks.logger.interval=1'
     ]
-    cmd = [sys.executable, osp.join(REPO, 'tools/train.py'), DEMO_PR_CFG,
-           '--work-dir', str(tmp_path), '--cfg-options'] + opts
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    cmd = [
+        sys.executable,
+        osp.join(REPO, 'tools/train.py'), DEMO_PR_CFG, '--work-dir',
+        str(tmp_path), '--cfg-options'
+    ] + opts
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not (tmp_path / 'iter_6.pth').exists():
         assert proc.poll() is None, 'training ended before it was killed'
@@ -206,8 +231,12 @@ def test_sigkill_then_resume_reaches_the_final_iteration(shapes_data,
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / 'iter_12.pth').exists()
-    out = subprocess.run(cmd + ['--resume'], cwd=REPO, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        cmd + ['--resume'],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
     log = out.stdout + out.stderr
     assert re.search(r'resumed|Load checkpoint from', log, re.I)
@@ -239,18 +268,27 @@ def test_two_processes_match_one_process_with_the_same_total_batch(
         'train_dataloader.num_workers=0', 'randomness.seed=0',
         'optim_wrapper.optimizer.lr=0.001'
     ]
-    single = subprocess.run(
-        [sys.executable, 'tools/train.py', DEMO_PR_CFG, '--work-dir',
-         str(tmp_path / 'one'), '--cfg-options', *common,
-         'train_dataloader.batch_size=2'],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+    single = subprocess.run([
+        sys.executable, 'tools/train.py', DEMO_PR_CFG, '--work-dir',
+        str(tmp_path / 'one'), '--cfg-options', *common,
+        'train_dataloader.batch_size=2'
+    ],
+                            capture_output=True,
+                            text=True,
+                            cwd=REPO,
+                            timeout=600)
     assert single.returncode == 0, single.stderr[-3000:]
     env = dict(os.environ, PORT='29544')
-    double = subprocess.run(
-        ['bash', 'tools/dist_train.sh', DEMO_PR_CFG, '2', '--work-dir',
-         str(tmp_path / 'two'), '--cfg-options', *common,
-         'train_dataloader.batch_size=1'],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    double = subprocess.run([
+        'bash', 'tools/dist_train.sh', DEMO_PR_CFG, '2', '--work-dir',
+        str(tmp_path / 'two'), '--cfg-options', *common,
+        'train_dataloader.batch_size=1'
+    ],
+                            capture_output=True,
+                            text=True,
+                            cwd=REPO,
+                            env=env,
+                            timeout=600)
     assert double.returncode == 0, (double.stdout + double.stderr)[-3000:]
     log = double.stdout + double.stderr
     assert 'Distributed training: True' in log and 'GPU number: 2' in log

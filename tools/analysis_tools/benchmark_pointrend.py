@@ -32,8 +32,9 @@ import mmpointrend  # noqa: F401
 from mmpointrend.converters import mmpointrend_to_mmdet
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-OURS_CFG = osp.join(REPO, 'configs/point_rend/'
-                    'point-rend_r50-caffe_fpn_ms-1x_coco.py')
+OURS_CFG = osp.join(
+    REPO, 'configs/point_rend/'
+    'point-rend_r50-caffe_fpn_ms-1x_coco.py')
 MMDET_CFG = 'point_rend/point-rend_r50-caffe_fpn_ms-1x_coco.py'
 
 
@@ -46,7 +47,8 @@ def mmdet_config(path):
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        '--cases', nargs='+',
+        '--cases',
+        nargs='+',
         default=['25x80', '100x80', '300x80', '100x1203', '300x1203'],
         help='BOXESxCLASSES cases')
     parser.add_argument('--img', default='800x1216', help='HxW input size')
@@ -54,21 +56,28 @@ def parse_args():
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
-        '--mmdet-mem-limit', type=float, default=8.0,
+        '--mmdet-mem-limit',
+        type=float,
+        default=8.0,
         help='skip mmdet where its (R, K, 224, 224) refinement tensor alone '
         'would exceed this many GB')
     parser.add_argument('--no-flops', action='store_true')
     parser.add_argument(
-        '--semantic', action='store_true',
+        '--semantic',
+        action='store_true',
         help='also compare the semantic head with mmseg\'s PointHead at '
         '1024x2048 (SemanticFPN: 2 steps from stride 4; DeepLabV3: 4 steps '
         'from stride 16)')
     parser.add_argument(
-        '--train', action='store_true',
+        '--train',
+        action='store_true',
         help='also time one training step of the RoI head (box + mask '
         'branch, forward and backward) against mmdet\'s, on polygon masks')
-    parser.add_argument('--instance', action=argparse.BooleanOptionalAction,
-                        default=True, help='run the instance cases')
+    parser.add_argument(
+        '--instance',
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help='run the instance cases')
     parser.add_argument('--out', help='write the table (markdown) here')
     return parser.parse_args()
 
@@ -136,12 +145,11 @@ def make_inputs(num_boxes, num_classes, img_hw, device, seed=0):
         torch.randn(1, 256, h // s, w // s, generator=g).to(device)
         for s in (4, 8, 16, 32, 64))
     size = torch.rand(num_boxes, 2, generator=g) * 0.4 * min(h, w) + 16
-    xy = torch.rand(num_boxes, 2, generator=g) * (
-        torch.tensor([w, h]) - size)
+    xy = torch.rand(num_boxes, 2, generator=g) * (torch.tensor([w, h]) - size)
     res = InstanceData()
     res.bboxes = torch.cat([xy, xy + size], 1).to(device)
-    res.labels = torch.randint(num_classes, (num_boxes, ), generator=g).to(
-        device)
+    res.labels = torch.randint(
+        num_classes, (num_boxes, ), generator=g).to(device)
     res.scores = torch.rand(num_boxes, generator=g).to(device)
     meta = dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0))
     return feats, [meta], [res]
@@ -164,13 +172,12 @@ def run(fn, repeat, device):
     return statistics.median(times), mem
 
 
-def mlp_floor(head, num_boxes, num_classes, num_points, steps, device,
-              repeat):
+def mlp_floor(head, num_boxes, num_classes, num_points, steps, device, repeat):
     """The point MLP alone on the points subdivision predicts (no sampling)."""
     g = torch.Generator().manual_seed(1)
     fine = torch.randn(num_boxes, 256, num_points, generator=g).to(device)
-    coarse = torch.randn(num_boxes, num_classes, num_points,
-                         generator=g).to(device)
+    coarse = torch.randn(
+        num_boxes, num_classes, num_points, generator=g).to(device)
     labels = torch.randint(num_classes, (num_boxes, ), generator=g).to(device)
 
     def fn():
@@ -230,10 +237,16 @@ def semantic_cases(device, repeat):
         import mmseg.models  # noqa: F401
         ours = PointRendSemanticHead(num_classes=19).to(device).eval()
         theirs = SEG_MODELS.build(
-            dict(type='PointHead', in_channels=[256], in_index=[0],
-                 channels=256, num_fcs=3, coarse_pred_each_layer=True,
-                 dropout_ratio=-1, num_classes=19,
-                 align_corners=False)).to(device).eval()
+            dict(
+                type='PointHead',
+                in_channels=[256],
+                in_index=[0],
+                channels=256,
+                num_fcs=3,
+                coarse_pred_each_layer=True,
+                dropout_ratio=-1,
+                num_classes=19,
+                align_corners=False)).to(device).eval()
     ours.init_weights()
     torch.nn.init.normal_(ours.point_head.fc_logits.weight, std=0.05)
     for a, b in zip(ours.point_head.fcs, theirs.fcs):
@@ -243,20 +256,24 @@ def semantic_cases(device, repeat):
     res2 = torch.randn(1, 256, 256, 512, generator=g).to(device)
     metas = [dict(img_shape=(1024, 2048), pad_shape=(1024, 2048))]
     rows = []
-    for name, stride, steps in (('SemanticFPN P2-P5', 4, 2),
-                                ('DeepLabV3 OS16', 16, 4)):
-        coarse = torch.randn(1, 19, 1024 // stride, 2048 // stride,
-                             generator=g).to(device)
-        cfg = Config(dict(subdivision_steps=steps, scale_factor=2,
-                          subdivision_num_points=8096))
+    for name, stride, steps in (('SemanticFPN P2-P5', 4, 2), ('DeepLabV3 OS16',
+                                                              16, 4)):
+        coarse = torch.randn(
+            1, 19, 1024 // stride, 2048 // stride, generator=g).to(device)
+        cfg = Config(
+            dict(
+                subdivision_steps=steps,
+                scale_factor=2,
+                subdivision_num_points=8096))
         with torch.no_grad():
             t_o, m_o = run(lambda: ours.predict([res2], coarse, metas, cfg),
                            repeat, device)
-            t_m, m_m = run(lambda: theirs.predict([res2], coarse, metas,
-                                                  cfg), repeat, device)
-            same = (ours.predict([res2], coarse, metas, cfg).argmax(1) ==
-                    theirs.predict([res2], coarse, metas, cfg).argmax(1)
-                    ).float().mean().item()
+            t_m, m_m = run(lambda: theirs.predict([res2], coarse, metas, cfg),
+                           repeat, device)
+            same = (ours.predict([res2], coarse, metas,
+                                 cfg).argmax(1) == theirs.predict(
+                                     [res2], coarse, metas,
+                                     cfg).argmax(1)).float().mean().item()
         rows.append(f'| {name} | {steps} | {t_m:.2f} | {t_o:.2f} | '
                     f'{t_m / t_o:.2f}x | {m_m:.0f} | {m_o:.0f} | '
                     f'{100 * same:.3f} |')
@@ -283,9 +300,13 @@ def train_step_case(device, repeat, num_gt=15, img_hw=(800, 1216)):
     samples, proposals = [], []
     for _ in range(2):
         s = DetDataSample()
-        s.set_metainfo(dict(img_shape=img_hw, ori_shape=img_hw,
-                            pad_shape=img_hw, scale_factor=(1.0, 1.0),
-                            batch_input_shape=img_hw))
+        s.set_metainfo(
+            dict(
+                img_shape=img_hw,
+                ori_shape=img_hw,
+                pad_shape=img_hw,
+                scale_factor=(1.0, 1.0),
+                batch_input_shape=img_hw))
         gt = InstanceData()
         xy = rng.uniform(0, 0.6, (num_gt, 2)) * (w, h)
         wh = rng.uniform(0.05, 0.35, (num_gt, 2)) * (w, h)
@@ -294,10 +315,11 @@ def train_step_case(device, repeat, num_gt=15, img_hw=(800, 1216)):
         for x0, y0, x1, y1 in boxes:  # 24-gons inscribed in the boxes
             t = np.linspace(0, 2 * np.pi, 24, endpoint=False)
             r = rng.uniform(0.7, 1.0, 24)
-            polys.append([np.stack([
-                (x0 + x1) / 2 + r * (x1 - x0) / 2 * np.cos(t),
-                (y0 + y1) / 2 + r * (y1 - y0) / 2 * np.sin(t)
-            ], 1).ravel()])
+            polys.append([
+                np.stack([(x0 + x1) / 2 + r * (x1 - x0) / 2 * np.cos(t),
+                          (y0 + y1) / 2 + r * (y1 - y0) / 2 * np.sin(t)],
+                         1).ravel()
+            ])
         gt.bboxes = torch.from_numpy(boxes).float().to(device)
         gt.labels = torch.from_numpy(rng.integers(0, 80, num_gt)).to(device)
         gt.masks = PolygonMasks(polys, h, w)
@@ -305,8 +327,8 @@ def train_step_case(device, repeat, num_gt=15, img_hw=(800, 1216)):
         samples.append(s)
         p = InstanceData()
         jitter = torch.from_numpy(rng.normal(0, 8, (1000, 4))).float()
-        p.bboxes = (gt.bboxes.repeat(1000 // num_gt + 1, 1)[:1000] +
-                    jitter.to(device))
+        p.bboxes = (
+            gt.bboxes.repeat(1000 // num_gt + 1, 1)[:1000] + jitter.to(device))
         p.scores = torch.rand(1000)
         proposals.append(p)
     feats, _, _ = make_inputs(1, 80, img_hw, device)
@@ -352,9 +374,9 @@ def main():
             # warm-up (allocator, threads) on a few boxes
             ours.predict_mask(feats, metas, [results[0][:4]])
             t_ours, m_ours = run(
-                lambda: ours.predict_mask(feats, metas,
-                                          [copy.deepcopy(results[0])]),
-                args.repeat, device)
+                lambda: ours.predict_mask(
+                    feats, metas, [copy.deepcopy(results[0])]), args.repeat,
+                device)
             need_gb = num_boxes * num_classes * 224 * 224 * 4 / 2**30
             if need_gb <= args.mmdet_mem_limit:
                 theirs.predict_mask(feats, copy.deepcopy(metas),
@@ -368,14 +390,23 @@ def main():
             floor = mlp_floor(ours, num_boxes, num_classes, 784, 4, device,
                               args.repeat)
         rows.append(
-            dict(case=case, boxes=num_boxes, classes=num_classes, t_ours=t_ours,
-                 m_ours=m_ours, t_mm=t_mm, m_mm=m_mm, need_gb=need_gb,
-                 floor=floor))
+            dict(
+                case=case,
+                boxes=num_boxes,
+                classes=num_classes,
+                t_ours=t_ours,
+                m_ours=m_ours,
+                t_mm=t_mm,
+                m_mm=m_mm,
+                need_gb=need_gb,
+                floor=floor))
         r = rows[-1]
-        print(f'{case}: ours {t_ours:.2f} s / {m_ours:.0f} MB; mmdet '
-              + (f'{t_mm:.2f} s / {m_mm:.0f} MB' if t_mm is not None else
-                 f'skipped (needs > {need_gb:.0f} GB)') +
-              f'; MLP floor {floor:.2f} s', flush=True)
+        print(
+            f'{case}: ours {t_ours:.2f} s / {m_ours:.0f} MB; mmdet ' +
+            (f'{t_mm:.2f} s / {m_mm:.0f} MB'
+             if t_mm is not None else f'skipped (needs > {need_gb:.0f} GB)') +
+            f'; MLP floor {floor:.2f} s',
+            flush=True)
 
     lines = [
         '| boxes x classes | mmdet time (s) | ours time (s) | speed-up | '
@@ -408,9 +439,9 @@ def main():
         extra = ('\n\nOne 224x224 mask, 80 classes (mmengine FlopAnalyzer / '
                  'ActivationAnalyzer; grid_sample and topk are not counted):'
                  '\n\n| head | GFLOPs (multiply-adds) | activations (M) |\n'
-                 '|---|---|---|\n' + '\n'.join(
-                     f'| {k} | {v[0]:.2f} | {v[1]:.2f} |'
-                     for k, v in cx.items()) +
+                 '|---|---|---|\n' +
+                 '\n'.join(f'| {k} | {v[0]:.2f} | {v[1]:.2f} |'
+                           for k, v in cx.items()) +
                  '\n| paper Table 2, PointRend | 0.9 | 0.7 |')
         print(extra)
         table += extra

@@ -27,20 +27,21 @@ def main(argv=None):
     parser.add_argument('--lvis', help='LVIS v0.5 or v1 val json')
     parser.add_argument('--coco', help='COCO val2017 json')
     parser.add_argument('--ann-file', help='a cocofied LVIS json instead')
-    parser.add_argument('--metric', nargs='+', default=['segm'],
-                        choices=['segm', 'bbox'])
+    parser.add_argument(
+        '--metric', nargs='+', default=['segm'], choices=['segm', 'bbox'])
     args = parser.parse_args(argv)
     try:
-        metric = LVISAPStarMetric(ann_file=args.ann_file,
-                                  lvis_ann_file=args.lvis,
-                                  coco_ann_file=args.coco,
-                                  metric=args.metric)
+        metric = LVISAPStarMetric(
+            ann_file=args.ann_file,
+            lvis_ann_file=args.lvis,
+            coco_ann_file=args.coco,
+            metric=args.metric)
     except ValueError as e:
         sys.exit(f'eval_ap_star: {e}')
     metric.dataset_meta = dict(classes=CocoDataset.METAINFO['classes'])
     preds = load(args.preds)
-    if not isinstance(preds, list) or (preds and 'pred_instances'
-                                       not in preds[0]):
+    if not isinstance(preds, list) or (preds
+                                       and 'pred_instances' not in preds[0]):
         sys.exit(f'{args.preds} is not a tools/test.py --out file of an '
                  'instance segmentation model')
     metric.process({}, preds)

@@ -34,12 +34,14 @@ def main(argv=None):
     try:
         model = init_model(cfg, args.checkpoint, device=args.device)
         if is_semantic_config(cfg):
-            paths = [semantic_subdivision_picture(model, args.image,
-                                                  args.out_dir)]
+            paths = [
+                semantic_subdivision_picture(model, args.image, args.out_dir)
+            ]
         else:
-            paths = instance_subdivision_pictures(
-                model, args.image, args.out_dir, args.max_objects,
-                args.score_thr)
+            paths = instance_subdivision_pictures(model, args.image,
+                                                  args.out_dir,
+                                                  args.max_objects,
+                                                  args.score_thr)
     except (ValueError, FileNotFoundError) as e:
         sys.exit(f'vis_subdivision: {e}')
     if not paths:

@@ -23,8 +23,9 @@ import sys
 
 def _tool(package: str) -> str:
     mod = __import__(package)
-    path = osp.join(osp.dirname(mod.__file__), '.mim', 'tools',
-                    'dataset_converters', 'cityscapes.py')
+    path = osp.join(
+        osp.dirname(mod.__file__), '.mim', 'tools', 'dataset_converters',
+        'cityscapes.py')
     if not osp.isfile(path):
         sys.exit(f'{package} has no Cityscapes converter at {path}; '
                  f'reinstall {package}')
@@ -34,8 +35,8 @@ def _tool(package: str) -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('root', help='Cityscapes root (leftImg8bit/, gtFine/)')
-    parser.add_argument('--task', choices=['instance', 'semantic', 'both'],
-                        default='both')
+    parser.add_argument(
+        '--task', choices=['instance', 'semantic', 'both'], default='both')
     parser.add_argument('--nproc', type=int, default=1)
     args = parser.parse_args(argv)
     for d in ('leftImg8bit', 'gtFine'):
@@ -43,8 +44,11 @@ def main(argv=None):
             sys.exit(f'{args.root} has no {d}/: give the Cityscapes root')
     steps = []
     if args.task in ('instance', 'both'):
-        steps.append([_tool('mmdet'), args.root, '--nproc', str(args.nproc),
-                      '-o', osp.join(args.root, 'annotations')])
+        steps.append([
+            _tool('mmdet'), args.root, '--nproc',
+            str(args.nproc), '-o',
+            osp.join(args.root, 'annotations')
+        ])
     if args.task in ('semantic', 'both'):
         steps.append([_tool('mmseg'), args.root, '--nproc', str(args.nproc)])
     for step in steps:

@@ -27,11 +27,17 @@ def main(argv=None):
     parser.add_argument('checkpoint')
     parser.add_argument('image', help='export size and check input')
     parser.add_argument('--out', default='pointrend.onnx')
-    parser.add_argument('--num-boxes', type=int, default=10,
-                        help='instance: boxes of the exported graph')
+    parser.add_argument(
+        '--num-boxes',
+        type=int,
+        default=10,
+        help='instance: boxes of the exported graph')
     parser.add_argument('--score-thr', type=float, default=0.3)
-    parser.add_argument('--tolerance', type=float, default=1e-4,
-                        help='largest fraction of differing pixels')
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=1e-4,
+        help='largest fraction of differing pixels')
     args = parser.parse_args(argv)
     cfg = Config.fromfile(args.config)
     if cfg.get('default_scope', 'mmdet') == 'mmseg':
@@ -43,16 +49,17 @@ def main(argv=None):
         from mmdet.utils import register_all_modules
         register_all_modules()
         try:
-            report = export_instance(args.config, args.checkpoint,
-                                     args.image, args.out, args.num_boxes,
-                                     args.score_thr)
+            report = export_instance(args.config, args.checkpoint, args.image,
+                                     args.out, args.num_boxes, args.score_thr)
         except ValueError as e:
             sys.exit(f'pytorch2onnx: {e}')
         worst = report['mask_mismatch']
     print(f'{args.out}: ' + json.dumps(report))
     if worst > args.tolerance:
-        print(f'onnxruntime and PyTorch disagree on {100 * worst:.3f}% of '
-              'the pixels', file=sys.stderr)
+        print(
+            f'onnxruntime and PyTorch disagree on {100 * worst:.3f}% of '
+            'the pixels',
+            file=sys.stderr)
         return 1
     print('onnxruntime output matches PyTorch')
     return 0

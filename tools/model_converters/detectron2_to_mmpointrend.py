@@ -41,20 +41,24 @@ import torch
 
 import mmpointrend  # noqa: F401
 from mmpointrend.converters import (ConversionCheckError,
-                                   Detectron2FormatError,
-                                   detectron2_to_mmpointrend,
-                                   load_detectron2_checkpoint,
-                                   verify_against_config)
+                                    Detectron2FormatError,
+                                    detectron2_to_mmpointrend,
+                                    load_detectron2_checkpoint,
+                                    verify_against_config)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='detectron2 checkpoint (.pkl or .pth)')
     parser.add_argument('dst', help='where to save the converted checkpoint')
-    parser.add_argument('--config', help='check: load into this config '
-                        "model with strict=True before saving")
-    parser.add_argument('--trust-file', action='store_true',
-                        help='unpickle the file fully (only for trusted files)')
+    parser.add_argument(
+        '--config',
+        help='check: load into this config '
+        "model with strict=True before saving")
+    parser.add_argument(
+        '--trust-file',
+        action='store_true',
+        help='unpickle the file fully (only for trusted files)')
     return parser.parse_args(argv)
 
 
@@ -65,9 +69,11 @@ def main(argv=None):
         state, report = detectron2_to_mmpointrend(ckpt['model'])
     except Detectron2FormatError as e:
         raise SystemExit(f'{args.src}: {e}')
-    meta = dict(converted_from='detectron2',
-                detectron2_author=str(ckpt.get('__author__', 'unknown')),
-                layout=report['layout'], num_classes=report['num_classes'])
+    meta = dict(
+        converted_from='detectron2',
+        detectron2_author=str(ckpt.get('__author__', 'unknown')),
+        layout=report['layout'],
+        num_classes=report['num_classes'])
     if args.config:
         try:
             checked = verify_against_config(state, args.config, report)

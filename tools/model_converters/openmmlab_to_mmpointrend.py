@@ -24,7 +24,8 @@ import torch
 
 import mmpointrend  # noqa: F401  (allow-lists mmengine's checkpoint types)
 from mmpointrend.converters import (ConversionCheckError, mmdet_to_mmpointrend,
-                                   mmseg_to_mmpointrend, verify_against_config)
+                                    mmseg_to_mmpointrend,
+                                    verify_against_config)
 
 
 def parse_args(argv=None):
@@ -33,13 +34,17 @@ def parse_args(argv=None):
     parser.add_argument('src', help='checkpoint to convert')
     parser.add_argument('dst', help='where to save the converted checkpoint')
     parser.add_argument(
-        '--prefix', default=None,
+        '--prefix',
+        default=None,
         help="key prefix of the PointRend head (default 'roi_head.' for "
         "mmdet, 'decode_head.1.' for mmseg)")
-    parser.add_argument('--trust-file', action='store_true',
-                        help='unpickle the file fully (only for trusted files)')
     parser.add_argument(
-        '--config', help='check: load into this config model with '
+        '--trust-file',
+        action='store_true',
+        help='unpickle the file fully (only for trusted files)')
+    parser.add_argument(
+        '--config',
+        help='check: load into this config model with '
         'strict=True before saving; its test-dataset classes fill '
         'meta.dataset_meta when the file has none')
     return parser.parse_args(argv)
@@ -60,8 +65,8 @@ def convert(source: str, ckpt: dict, prefix=None) -> dict:
         state = mmdet_to_mmpointrend(state, prefix or 'roi_head.')
     else:
         state = mmseg_to_mmpointrend(state, prefix or 'decode_head.1.')
-    meta = dict(ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict)
-                else {})
+    meta = dict(
+        ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {})
     meta['converted_from'] = source
     return dict(state_dict=state, meta=meta)
 

@@ -17,8 +17,8 @@ point_rend_head_cityscapes = dict(
 point_rend_head_ade20k = dict(point_rend_head_cityscapes, num_classes=150)
 # detectron2's current Base-PointRend-Semantic-FPN.yaml (zoo model
 # 202576688): only the first layer sees the coarse prediction
-point_rend_head_d2zoo = dict(point_rend_head_cityscapes,
-                             coarse_pred_each_layer=False)
+point_rend_head_d2zoo = dict(
+    point_rend_head_cityscapes, coarse_pred_each_layer=False)
 # subdivision until the input resolution with 8096 points per step (the
 # paper's N: the points of a stride-16 map of 1024x2048)
 point_rend_test_cfg = dict(
@@ -27,7 +27,7 @@ point_rend_test_cfg = dict(
 # section 5), k=3, beta=0.75
 point_rend_train_cfg_512x1024 = dict(
     num_points=32 * 64, oversample_ratio=3, importance_sample_ratio=0.75)
-point_rend_train_cfg_512x512 = dict(point_rend_train_cfg_512x1024,
-                                    num_points=32 * 32)
-point_rend_train_cfg_768x768 = dict(point_rend_train_cfg_512x1024,
-                                    num_points=48 * 48)
+point_rend_train_cfg_512x512 = dict(
+    point_rend_train_cfg_512x1024, num_points=32 * 32)
+point_rend_train_cfg_768x768 = dict(
+    point_rend_train_cfg_512x1024, num_points=48 * 48)

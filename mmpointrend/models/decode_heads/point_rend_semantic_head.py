@@ -22,8 +22,10 @@ SEG_MODELS, _ = seg_registries()
 # Keys the head reads from the segmentor's train_cfg / test_cfg beside
 # mmseg's own; anything else is reported as a likely typo.
 _TRAIN_KEYS = {'num_points', 'oversample_ratio', 'importance_sample_ratio'}
-_TEST_KEYS = {'mode', 'crop_size', 'stride', 'subdivision_num_points',
-              'subdivision_steps', 'scale_factor'}
+_TEST_KEYS = {
+    'mode', 'crop_size', 'stride', 'subdivision_num_points',
+    'subdivision_steps', 'scale_factor'
+}
 
 
 class PointRendSemanticHead(BaseModule):
@@ -83,7 +85,8 @@ class PointRendSemanticHead(BaseModule):
                  ignore_index: int = 255,
                  align_corners: bool = False,
                  loss_decode: dict = dict(
-                     type='CrossEntropyLoss', use_sigmoid=False,
+                     type='CrossEntropyLoss',
+                     use_sigmoid=False,
                      loss_weight=1.0),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -176,19 +179,19 @@ class PointRendSemanticHead(BaseModule):
                    "the segmentor's train_cfg (PointRendSemanticHead)")
         fine = self._fine(inputs)
         # Point selection and sampling in fp32, also under autocast.
-        with torch.autocast(device_type=prev_output.device.type,
-                            enabled=False):
+        with torch.autocast(
+                device_type=prev_output.device.type, enabled=False):
             coarse = prev_output.float()
             with torch.no_grad():
                 points = sample_training_points(
-                    coarse.detach(), self.uncertainty,
-                    train_cfg['num_points'], train_cfg['oversample_ratio'],
+                    coarse.detach(), self.uncertainty, train_cfg['num_points'],
+                    train_cfg['oversample_ratio'],
                     train_cfg['importance_sample_ratio'])
             predict = self.point_head.predictor(
                 PointFeatures([f.float() for f in fine]), coarse)
             logits = predict(points, all_regions(len(coarse), coarse.device))
-        gt = torch.stack(
-            [s.gt_sem_seg.data for s in batch_data_samples])  # (B, 1, H, W)
+        gt = torch.stack([s.gt_sem_seg.data
+                          for s in batch_data_samples])  # (B, 1, H, W)
         labels = self._point_labels(gt, points)
         loss = self.loss_decode(logits, labels, ignore_index=self.ignore_index)
         return dict(
@@ -246,18 +249,21 @@ class PointRendSemanticHead(BaseModule):
         logits = prev_output
         for out_size in self._step_sizes(prev_output.shape[-2:], size, scale,
                                          steps):
-            logits = subdivision_step(logits, predict_points,
-                                      self.uncertainty, num_points,
-                                      output_size=out_size, on_step=on_step)
+            logits = subdivision_step(
+                logits,
+                predict_points,
+                self.uncertainty,
+                num_points,
+                output_size=out_size,
+                on_step=on_step)
         if tuple(logits.shape[-2:]) != size:
-            logits = resize(logits, size=size, mode='bilinear',
-                            align_corners=False)
+            logits = resize(
+                logits, size=size, mode='bilinear', align_corners=False)
         return logits
 
     @staticmethod
     def _step_sizes(coarse_size: Sequence[int], target: Tuple[int, int],
-                    scale: int, steps: Optional[int]) -> List[Tuple[int,
-                                                                    int]]:
+                    scale: int, steps: Optional[int]) -> List[Tuple[int, int]]:
         """Output size of each subdivision step."""
         h, w = int(coarse_size[0]), int(coarse_size[1])
         sizes = []

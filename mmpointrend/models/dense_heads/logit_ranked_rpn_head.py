@@ -68,7 +68,8 @@ class LogitRankedRPNHead(RPNHead):
             level_ids.append(torch.full_like(score, level, dtype=torch.long))
         results = InstanceData()
         results.bboxes = self.bbox_coder.decode(
-            cat_boxes(priors), torch.cat(deltas),
+            cat_boxes(priors),
+            torch.cat(deltas),
             max_shape=img_meta['img_shape'])
         results.scores = torch.cat(logits)  # NMS ranks these
         results.level_ids = torch.cat(level_ids)

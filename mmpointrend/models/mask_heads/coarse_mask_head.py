@@ -46,7 +46,8 @@ class PointRendCoarseMaskHead(BaseModule):
                  num_fcs: int = 2,
                  fc_out_channels: int = 1024,
                  loss_mask: dict = dict(
-                     type='CrossEntropyLoss', use_sigmoid=True,
+                     type='CrossEntropyLoss',
+                     use_sigmoid=True,
                      loss_weight=1.0),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -62,8 +63,7 @@ class PointRendCoarseMaskHead(BaseModule):
                 ] + [fc_out_channels] * num_fcs
         self.fcs = nn.ModuleList(
             nn.Linear(d_in, d_out) for d_in, d_out in zip(dims, dims[1:]))
-        self.predictor = nn.Linear(dims[-1],
-                                   num_classes * self.output_size**2)
+        self.predictor = nn.Linear(dims[-1], num_classes * self.output_size**2)
         self.loss_mask = DET_MODELS.build(loss_mask)
 
     def init_weights(self) -> None:
@@ -74,8 +74,8 @@ class PointRendCoarseMaskHead(BaseModule):
         super().init_weights()
         if self.init_cfg is not None:
             return
-        nn.init.kaiming_normal_(self.reduce.weight, mode='fan_out',
-                                nonlinearity='relu')
+        nn.init.kaiming_normal_(
+            self.reduce.weight, mode='fan_out', nonlinearity='relu')
         for layer in self.fcs:
             nn.init.kaiming_uniform_(layer.weight, a=1)
         for layer in [self.reduce, *self.fcs]:

@@ -84,10 +84,11 @@ class BasePointHead(BaseModule):
 
         def predict(points: Tensor, regions: Tensor) -> Tensor:
             fine = features.sample(points, regions)
-            coarse_pts = coarse_at_points(coarse_table, height, width,
-                                          points, regions)
-            return self(fine.transpose(1, 2), coarse_pts.transpose(1, 2),
-                        None if labels is None else labels[regions])
+            coarse_pts = coarse_at_points(coarse_table, height, width, points,
+                                          regions)
+            return self(
+                fine.transpose(1, 2), coarse_pts.transpose(1, 2),
+                None if labels is None else labels[regions])
 
         return predict
 
@@ -138,8 +139,8 @@ class PointRendPointHead(BasePointHead):
         if self.init_cfg is not None:
             return
         for layer in self.fcs:
-            nn.init.kaiming_normal_(layer.weight, mode='fan_out',
-                                    nonlinearity='relu')
+            nn.init.kaiming_normal_(
+                layer.weight, mode='fan_out', nonlinearity='relu')
             nn.init.zeros_(layer.bias)
         nn.init.normal_(self.fc_logits.weight, std=0.001)
         nn.init.zeros_(self.fc_logits.bias)
@@ -293,13 +294,15 @@ class PointRendPointHead(BasePointHead):
         def predict(points: Tensor, regions: Tensor) -> Tensor:
             levels = features.sample_levels(points, regions)
             if not projected:
-                levels = [self.project_fine(f, o) for f, o in zip(
-                    levels, features.channel_offsets)]
+                levels = [
+                    self.project_fine(f, o)
+                    for f, o in zip(levels, features.channel_offsets)
+                ]
             first = levels[0]
             for f in levels[1:]:
                 first += f
-            coarse_pts = coarse_at_points(coarse_table, height, width,
-                                          points, regions)
+            coarse_pts = coarse_at_points(coarse_table, height, width, points,
+                                          regions)
             return self.forward_projected(first, coarse_pts, labels[regions])
 
         return predict

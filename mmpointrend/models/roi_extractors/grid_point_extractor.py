@@ -86,11 +86,8 @@ class PointRendGridExtractor(BaseModule):
         if features is None:
             features = self.point_features(feats, rois)
         num_rois = rois.shape[0]
-        grid = regular_grid_points(num_rois, self.out_size,
-                                   device=rois.device)
-        point_feats = features.sample(grid, all_regions(num_rois,
-                                                        rois.device))
-        return point_feats.transpose(1, 2).reshape(num_rois,
-                                                   features.channels,
-                                                   self.out_size,
-                                                   self.out_size)
+        grid = regular_grid_points(num_rois, self.out_size, device=rois.device)
+        point_feats = features.sample(grid, all_regions(num_rois, rois.device))
+        return point_feats.transpose(1,
+                                     2).reshape(num_rois, features.channels,
+                                                self.out_size, self.out_size)

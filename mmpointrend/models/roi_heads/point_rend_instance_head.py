@@ -25,8 +25,8 @@ from ..checks import check_keys
 from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
                      bitmap_point_labels, box_points_to_image_points,
-                     polygon_edges, polygon_point_labels,
-                     regular_grid_points, sample_training_points, subdivide)
+                     polygon_edges, polygon_point_labels, regular_grid_points,
+                     sample_training_points, subdivide)
 
 # Keys the PointRend RoI head reads from ``train_cfg.rcnn`` / ``test_cfg.rcnn``
 # beside mmdet's own; anything else is reported as a likely typo.
@@ -36,9 +36,9 @@ _TRAIN_KEYS = {
     'importance_sample_ratio', 'point_sampling', 'mask_on_refined_boxes'
 }
 _TEST_KEYS = {
-    'score_thr', 'nms', 'max_per_img', 'mask_thr_binary',
-    'subdivision_steps', 'subdivision_num_points', 'scale_factor',
-    'max_points_per_chunk', 'adaptive_resolution', 'drop_empty_boxes'
+    'score_thr', 'nms', 'max_per_img', 'mask_thr_binary', 'subdivision_steps',
+    'subdivision_num_points', 'scale_factor', 'max_points_per_chunk',
+    'adaptive_resolution', 'drop_empty_boxes'
 }
 _TRAIN_DEFAULTS = dict(
     num_points=14 * 14,
@@ -112,7 +112,8 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     def __init__(self,
                  point_head: ConfigType,
                  loss_point: ConfigType = dict(
-                     type='CrossEntropyLoss', use_sigmoid=True,
+                     type='CrossEntropyLoss',
+                     use_sigmoid=True,
                      loss_weight=1.0),
                  uncertainty: str = 'binary_uncertainty',
                  **kwargs) -> None:
@@ -120,8 +121,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         # configs); the coarse and point heads take it unless they state it
         num_classes = kwargs.get('bbox_head', {}).get('num_classes')
         if num_classes is not None:
-            point_head = dict(point_head, num_classes=point_head.get(
-                'num_classes', num_classes))
+            point_head = dict(
+                point_head,
+                num_classes=point_head.get('num_classes', num_classes))
             if kwargs.get('mask_head') is not None:
                 kwargs['mask_head'] = dict(
                     kwargs['mask_head'],
@@ -205,13 +207,15 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             boxes = gt.bboxes
             boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
             keep = torch.isfinite(boxes).all(1) & (
-                boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+                boxes[:, 2] > boxes[:, 0]) & (
+                    boxes[:, 3] > boxes[:, 1])
             if not bool(keep.all()):
                 print_log(
                     f'{int((~keep).sum())} ground-truth instance(s) with an '
                     'empty or non-finite box dropped from '
                     f"{sample.metainfo.get('img_path', 'an image')}",
-                    logger='current', level=logging.WARNING)
+                    logger='current',
+                    level=logging.WARNING)
                 sample.gt_instances = gt[keep]
         return super().loss(x, rpn_results_list, batch_data_samples)
 
@@ -274,8 +278,8 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         rel_points = self._training_points(coarse, labels)
         predict = self.point_head.predictor(features, coarse, labels)
         point_logits = predict(rel_points,
-                               all_regions(len(pos_rois),
-                                           pos_rois.device))[:, 0]
+                               all_regions(len(pos_rois), pos_rois.device))[:,
+                                                                            0]
         if pos_rois.shape[0] == 0:
             loss_point = point_logits.sum() * 0
         else:
@@ -368,19 +372,23 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         refined = []
         for start in range(0, rois.shape[0], chunk):
             end = start + chunk
-            predict = self.point_head.predictor(features.select(start, end),
-                                                coarse[start:end],
-                                                labels[start:end])
+            predict = self.point_head.predictor(
+                features.select(start, end), coarse[start:end],
+                labels[start:end])
             report = None if on_step is None else (
                 lambda record, start=start: on_step(
                     dict(record, region_offset=start)))
             refined.append(
-                subdivide(class_logits[start:end], predict,
-                          self.uncertainty, cfg.subdivision_steps,
-                          cfg.subdivision_num_points, cfg.scale_factor,
-                          region_steps=self._region_steps(
-                              rois[start:end], coarse.shape[-1]),
-                          on_step=report))
+                subdivide(
+                    class_logits[start:end],
+                    predict,
+                    self.uncertainty,
+                    cfg.subdivision_steps,
+                    cfg.subdivision_num_points,
+                    cfg.scale_factor,
+                    region_steps=self._region_steps(rois[start:end],
+                                                    coarse.shape[-1]),
+                    on_step=report))
         return torch.cat(refined)
 
     def _region_steps(self, rois: Tensor, side: int) -> Optional[Tensor]:
@@ -391,8 +399,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         if not cfg.adaptive_resolution:
             return None
         size = (rois[:, 3:5] - rois[:, 1:3]).amax(1).clamp(min=1)
-        steps = torch.ceil(
-            torch.log(size / side) / math.log(cfg.scale_factor))
+        steps = torch.ceil(torch.log(size / side) / math.log(cfg.scale_factor))
         return steps.clamp(0, cfg.subdivision_steps).long()
 
     def _num_refined_points(self, num_rois: int) -> int:
@@ -403,8 +410,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         for step in range(cfg.subdivision_steps):
             side *= cfg.scale_factor
             cells = side * side
-            skip = (cfg.subdivision_num_points >= cfg.scale_factor**2 * cells
-                    and step < cfg.subdivision_steps - 1)
+            skip = (
+                cfg.subdivision_num_points >= cfg.scale_factor**2 * cells
+                and step < cfg.subdivision_steps - 1)
             if not skip:
                 total += min(cells, cfg.subdivision_num_points)
         return total * num_rois
@@ -434,12 +442,13 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             boxes = res.bboxes
             if rescale:
                 img_h, img_w = meta['ori_shape'][:2]
-                boxes = boxes / boxes.new_tensor(meta['scale_factor']).repeat(2)
+                boxes = boxes / boxes.new_tensor(
+                    meta['scale_factor']).repeat(2)
             else:
-                img_h = int(np.round(meta['ori_shape'][0] *
-                                     meta['scale_factor'][1]))
-                img_w = int(np.round(meta['ori_shape'][1] *
-                                     meta['scale_factor'][0]))
+                img_h = int(
+                    np.round(meta['ori_shape'][0] * meta['scale_factor'][1]))
+                img_w = int(
+                    np.round(meta['ori_shape'][1] * meta['scale_factor'][0]))
             if self.test_cfg.drop_empty_boxes:
                 boxes, keep = _clip_nonempty(boxes, img_h, img_w)
                 results_list[i] = res[keep]
@@ -469,14 +478,18 @@ def _clip_nonempty(boxes: Tensor, img_h: int,
         tuple: the kept clipped boxes and the ``(n,)`` bool keep mask.
     """
     x0, y0, x1, y1 = boxes.unbind(1)
-    boxes = torch.stack([x0.clamp(0, img_w), y0.clamp(0, img_h),
-                         x1.clamp(0, img_w), y1.clamp(0, img_h)], 1)
+    boxes = torch.stack([
+        x0.clamp(0, img_w),
+        y0.clamp(0, img_h),
+        x1.clamp(0, img_w),
+        y1.clamp(0, img_h)
+    ], 1)
     keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
     return boxes[keep], keep
 
 
-def paste_masks(probs: Optional[Tensor], boxes: Tensor, img_h: int,
-                img_w: int, threshold: float) -> Tensor:
+def paste_masks(probs: Optional[Tensor], boxes: Tensor, img_h: int, img_w: int,
+                threshold: float) -> Tensor:
     """Paste box-relative probability maps into the image, one box at a time.
 
     Each mask is resampled only over the pixels around its own box
@@ -495,7 +508,8 @@ def paste_masks(probs: Optional[Tensor], boxes: Tensor, img_h: int,
         Tensor: ``(n, img_h, img_w)`` bool (or uint8) masks.
     """
     dtype = torch.bool if threshold >= 0 else torch.uint8
-    masks = torch.zeros((len(boxes), img_h, img_w), dtype=dtype,
+    masks = torch.zeros((len(boxes), img_h, img_w),
+                        dtype=dtype,
                         device=boxes.device)
     if probs is None or len(boxes) == 0:
         return masks
@@ -505,7 +519,10 @@ def paste_masks(probs: Optional[Tensor], boxes: Tensor, img_h: int,
         (y0 < img_h) & torch.isfinite(boxes).all(1)
     for i in torch.nonzero(valid)[:, 0].tolist():
         pasted, (rows, cols) = _do_paste_mask(
-            probs[i][None, None], boxes[i][None], img_h, img_w,
+            probs[i][None, None],
+            boxes[i][None],
+            img_h,
+            img_w,
             skip_empty=True)
         if threshold >= 0:
             pasted = pasted[0] >= threshold

@@ -14,8 +14,8 @@ __all__ = [
     'bilinear_gather', 'channels_last_table', 'binary_uncertainty',
     'margin_uncertainty', 'regular_grid_points', 'grid_indices_to_points',
     'box_points_to_image_points', 'point_sample', 'sample_image_features',
-    'sample_training_points', 'top_uncertain_grid_points',
-    'subdivision_step', 'subdivide', 'bitmap_point_labels', 'polygon_edges',
+    'sample_training_points', 'top_uncertain_grid_points', 'subdivision_step',
+    'subdivide', 'bitmap_point_labels', 'polygon_edges',
     'polygon_point_labels', 'PointFeatures', 'all_regions', 'PointPredictor',
     'StepCallback', 'UncertaintyFn'
 ]

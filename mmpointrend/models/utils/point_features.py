@@ -81,8 +81,7 @@ class PointFeatures:
             channels_last_table(m, lambda t, o=o: transform(t, o))
             for m, o in zip(self.maps, self.channel_offsets)
         ]
-        return PointFeatures(self.maps, self.strides, self.boxes, tables,
-                             tag)
+        return PointFeatures(self.maps, self.strides, self.boxes, tables, tag)
 
     def select(self, start: int, end: int) -> 'PointFeatures':
         """Regions ``start:end`` (the tables are shared)."""
@@ -112,8 +111,9 @@ class PointFeatures:
                 cells = img_points / self.strides[i]
             else:
                 cells = points * points.new_tensor([width, height])
-            out.append(bilinear_gather(table, batch_inds * (height * width),
-                                       height, width, cells))
+            out.append(
+                bilinear_gather(table, batch_inds * (height * width), height,
+                                width, cells))
         return out
 
     def sample(self, points: Tensor, regions: Tensor) -> Tensor:

@@ -101,7 +101,8 @@ def polygon_point_labels(edges: Tensor, part_owner: Tensor, gt_inds: Tensor,
         Tensor: ``(R, P)`` float labels in ``{0, 1}``.
     """
     num_regions, num_points = img_points.shape[:2]
-    hits = torch.zeros((num_regions, num_points), dtype=torch.int32,
+    hits = torch.zeros((num_regions, num_points),
+                       dtype=torch.int32,
                        device=img_points.device)
     if num_regions == 0 or len(part_owner) == 0:
         return hits.to(img_points.dtype)

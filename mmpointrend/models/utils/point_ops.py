@@ -48,8 +48,10 @@ def _report(on_step: Optional[StepCallback], **step) -> None:
     """Hand one step to ``on_step`` as detached copies (the logits are
     refined in place afterwards)."""
     if on_step is not None:
-        on_step({k: v.detach().clone() if isinstance(v, Tensor) else v
-                 for k, v in step.items()})
+        on_step({
+            k: v.detach().clone() if isinstance(v, Tensor) else v
+            for k, v in step.items()
+        })
 
 
 def _weighted_row_sum(table: Tensor, indices: Tensor,
@@ -61,12 +63,12 @@ def _weighted_row_sum(table: Tensor, indices: Tensor,
     """
     if torch.onnx.is_in_onnx_export():
         return (table[indices] * weights[..., None]).sum(1)
-    return F.embedding_bag(indices, table, per_sample_weights=weights,
-                           mode='sum')
+    return F.embedding_bag(
+        indices, table, per_sample_weights=weights, mode='sum')
 
 
-def _scatter_cells(logits: Tensor, sub: Tensor, regions: Tensor,
-                   index: Tensor, values: Tensor) -> Tensor:
+def _scatter_cells(logits: Tensor, sub: Tensor, regions: Tensor, index: Tensor,
+                   values: Tensor) -> Tensor:
     """Write ``values`` ``(R', K, P)`` into the cells ``index`` of the rows
     ``regions`` of ``logits`` ``(R, K, H, W)`` (``sub`` is ``logits`` or
     its rows ``logits[regions]``): in place (``logits`` is the step's own
@@ -75,8 +77,9 @@ def _scatter_cells(logits: Tensor, sub: Tensor, regions: Tensor,
     subset = sub is not logits
     num_regions, channels, height, width = sub.shape
     if torch.onnx.is_in_onnx_export():
-        sub = sub.reshape(num_regions, channels, height * width).scatter(
-            2, index, values).reshape(sub.shape)
+        sub = sub.reshape(num_regions, channels,
+                          height * width).scatter(2, index,
+                                                  values).reshape(sub.shape)
         return logits.index_copy(0, regions, sub) if subset else sub
     sub.view(num_regions, channels, height * width).scatter_(2, index, values)
     if subset:
@@ -140,8 +143,10 @@ def regular_grid_points(num_regions: int,
         so that point ``i`` is the cell of flat index ``i`` of the grid.
     """
     width = height if width is None else width
-    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) / height
-    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) / width
+    ys = (torch.arange(height, device=device, dtype=torch.float32) +
+          0.5) / height
+    xs = (torch.arange(width, device=device, dtype=torch.float32) +
+          0.5) / width
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
     points = torch.stack([grid_x, grid_y], dim=-1).reshape(1, -1, 2)
     return points.expand(num_regions, -1, -1)
@@ -159,7 +164,8 @@ def grid_indices_to_points(indices: Tensor, height: int, width: int) -> Tensor:
         Tensor: ``(R, P, 2)`` relative points ``(x, y)``.
     """
     xs = ((indices % width).float() + 0.5) / width
-    ys = (torch.div(indices, width, rounding_mode='floor').float() + 0.5) / height
+    ys = (torch.div(indices, width, rounding_mode='floor').float() +
+          0.5) / height
     return torch.stack([xs, ys], dim=-1)
 
 
@@ -196,8 +202,8 @@ def point_sample(inputs: Tensor,
         Tensor: ``(R, C, P)`` sampled values.
     """
     grid = (2.0 * points - 1.0).unsqueeze(2).to(inputs.dtype)
-    out = F.grid_sample(inputs, grid, mode='bilinear',
-                        align_corners=align_corners)
+    out = F.grid_sample(
+        inputs, grid, mode='bilinear', align_corners=align_corners)
     return out.squeeze(3)
 
 
@@ -310,15 +316,14 @@ def sample_image_features(feats: Tensor,
     _, _, height, width = feats.shape
     if table is None:
         table = channels_last_table(feats)
-    out = bilinear_gather(table, batch_inds.long() * (height * width),
-                          height, width, img_points / stride)
+    out = bilinear_gather(table,
+                          batch_inds.long() * (height * width), height, width,
+                          img_points / stride)
     return out if channels_last else out.transpose(1, 2)
 
 
-def sample_training_points(logits: Tensor,
-                           uncertainty_fn: UncertaintyFn,
-                           num_points: int,
-                           oversample_ratio: float,
+def sample_training_points(logits: Tensor, uncertainty_fn: UncertaintyFn,
+                           num_points: int, oversample_ratio: float,
                            importance_sample_ratio: float) -> Tensor:
     """Choose training points, biased toward uncertain regions (paper 3.1).
 
@@ -340,7 +345,8 @@ def sample_training_points(logits: Tensor,
         points first.
     """
     if oversample_ratio < 1:
-        raise ValueError(f'oversample_ratio must be >= 1, got {oversample_ratio}')
+        raise ValueError(
+            f'oversample_ratio must be >= 1, got {oversample_ratio}')
     if not 0 <= importance_sample_ratio <= 1:
         raise ValueError('importance_sample_ratio must be in [0, 1], got '
                          f'{importance_sample_ratio}')
@@ -415,26 +421,44 @@ def subdivision_step(logits: Tensor,
     """
     step_input = logits
     if output_size is not None:
-        logits = F.interpolate(logits, size=tuple(output_size),
-                               mode='bilinear', align_corners=False)
+        logits = F.interpolate(
+            logits,
+            size=tuple(output_size),
+            mode='bilinear',
+            align_corners=False)
     else:
-        logits = F.interpolate(logits, scale_factor=scale_factor,
-                               mode='bilinear', align_corners=False)
+        logits = F.interpolate(
+            logits,
+            scale_factor=scale_factor,
+            mode='bilinear',
+            align_corners=False)
     if regions is None:
         regions = torch.arange(logits.shape[0], device=logits.device)
     if not predict or len(regions) == 0:
-        _report(on_step, input=step_input, upsampled=logits, indices=None,
-                points=None, regions=regions, output=logits)
+        _report(
+            on_step,
+            input=step_input,
+            upsampled=logits,
+            indices=None,
+            points=None,
+            regions=regions,
+            output=logits)
         return logits
     sub = logits[regions] if len(regions) < len(logits) else logits
-    indices, points = top_uncertain_grid_points(uncertainty_fn(sub),
-                                                num_points)
+    indices, points = top_uncertain_grid_points(
+        uncertainty_fn(sub), num_points)
     point_logits = point_predictor(points, regions).to(logits.dtype)
     upsampled = logits.detach().clone() if on_step is not None else None
     index = indices[:, None, :].expand(-1, sub.shape[1], -1)
     logits = _scatter_cells(logits, sub, regions, index, point_logits)
-    _report(on_step, input=step_input, upsampled=upsampled, indices=indices,
-            points=points, regions=regions, output=logits)
+    _report(
+        on_step,
+        input=step_input,
+        upsampled=upsampled,
+        indices=indices,
+        points=points,
+        regions=regions,
+        output=logits)
     return logits
 
 
@@ -446,7 +470,7 @@ def subdivide(logits: Tensor,
               scale_factor: int = 2,
               region_steps: Optional[Tensor] = None,
               on_step: Optional[StepCallback] = None) -> Tensor:
-    """Adaptive subdivision inference: ``num_steps`` x :func:`subdivision_step`.
+    """Adaptive subdivision inference: ``num_steps`` subdivision steps.
 
     A step whose finer grid has no more cells than ``N`` is only upsampled
     when it is not the last one: the next step selects every cell of the grid
@@ -480,7 +504,13 @@ def subdivide(logits: Tensor,
                 keep &= region_steps == step + 1
             regions = torch.nonzero(keep)[:, 0]
             predict = True
-        logits = subdivision_step(logits, point_predictor, uncertainty_fn,
-                                  num_points, scale_factor, predict=predict,
-                                  regions=regions, on_step=on_step)
+        logits = subdivision_step(
+            logits,
+            point_predictor,
+            uncertainty_fn,
+            num_points,
+            scale_factor,
+            predict=predict,
+            regions=regions,
+            on_step=on_step)
     return logits

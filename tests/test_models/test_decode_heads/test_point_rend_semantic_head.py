@@ -29,8 +29,8 @@ def _samples(n, h, w, seed=0):
         s = SegDataSample()
         s.gt_sem_seg = PixelData(
             data=torch.randint(0, 5, (1, h, w), generator=g))
-        s.set_metainfo(dict(img_shape=(h, w), pad_shape=(h, w),
-                            ori_shape=(h, w)))
+        s.set_metainfo(
+            dict(img_shape=(h, w), pad_shape=(h, w), ori_shape=(h, w)))
         out.append(s)
     return out
 
@@ -72,23 +72,22 @@ def test_predict_reaches_input_resolution_and_batches_equal_loop():
     feats = [torch.randn(3, 8, 16, 32)]
     coarse = torch.randn(3, 5, 8, 16)
     metas = [dict(img_shape=(64, 128), pad_shape=(64, 128))] * 3
-    cfg = dict(subdivision_num_points=100, scale_factor=2,
-               subdivision_steps=None)
+    cfg = dict(
+        subdivision_num_points=100, scale_factor=2, subdivision_steps=None)
     with torch.no_grad():
         out = head.predict(feats, coarse, metas, cfg)
         assert out.shape == (3, 5, 64, 128)
         for i in range(3):
-            one = head.predict([feats[0][i:i + 1]], coarse[i:i + 1],
-                               metas[:1], cfg)
+            one = head.predict([feats[0][i:i + 1]], coarse[i:i + 1], metas[:1],
+                               cfg)
             assert torch.allclose(out[i:i + 1], one, atol=1e-5)
         # refinement changed the bilinear upsampling in the uncertain spots
-        up = torch.nn.functional.interpolate(coarse, (64, 128),
-                                             mode='bilinear')
+        up = torch.nn.functional.interpolate(
+            coarse, (64, 128), mode='bilinear')
         assert (out - up).abs().max() > 0.1
         # non-power-of-two target: the last step lands on it exactly
         metas2 = [dict(img_shape=(60, 100), pad_shape=(60, 100))] * 3
-        assert head.predict(feats, coarse, metas2, cfg).shape[-2:] == (60,
-                                                                      100)
+        assert head.predict(feats, coarse, metas2, cfg).shape[-2:] == (60, 100)
 
 
 def test_bad_config_errors():
@@ -98,17 +97,24 @@ def test_bad_config_errors():
         _head(in_channels=[8, 8])
     head = _head()
     with pytest.raises(ValueError, match='expects in_channels'):
-        head.predict([torch.zeros(1, 4, 8, 8)], torch.zeros(1, 5, 4, 4),
-                     [dict(img_shape=(32, 32))],
+        head.predict([torch.zeros(1, 4, 8, 8)],
+                     torch.zeros(1, 5, 4, 4), [dict(img_shape=(32, 32))],
                      dict(subdivision_num_points=10))
 
 
 def _mmseg_point_head(ours):
     with DefaultScope.overwrite_default_scope('mmseg'):
         theirs = SEG_MODELS.build(
-            dict(type='PointHead', in_channels=[8], in_index=[0], channels=16,
-                 num_fcs=3, coarse_pred_each_layer=True, dropout_ratio=-1,
-                 num_classes=5, align_corners=False))
+            dict(
+                type='PointHead',
+                in_channels=[8],
+                in_index=[0],
+                channels=16,
+                num_fcs=3,
+                coarse_pred_each_layer=True,
+                dropout_ratio=-1,
+                num_classes=5,
+                align_corners=False))
     src = ours.point_head
     for a, b in zip(src.fcs, theirs.fcs):
         b.conv.load_state_dict(a.state_dict())
@@ -123,8 +129,8 @@ def test_equals_mmseg_point_head_with_same_weights():
     feats = [torch.randn(2, 8, 32, 64)]
     coarse = torch.randn(2, 5, 16, 32)
     metas = [dict(img_shape=(128, 256), pad_shape=(128, 256))] * 2
-    cfg = ConfigDict(subdivision_steps=3, subdivision_num_points=500,
-                     scale_factor=2)
+    cfg = ConfigDict(
+        subdivision_steps=3, subdivision_num_points=500, scale_factor=2)
     with torch.no_grad():
         a = ours.predict(feats, coarse, metas, cfg)
         b = theirs.predict(feats, coarse, copy.deepcopy(metas), cfg)
@@ -137,9 +143,11 @@ def test_equals_mmseg_point_head_with_same_weights():
     # and the point MLP itself
     pts = torch.rand(2, 40, 2)
     ref = theirs(point_sample(feats[0], pts), point_sample(coarse, pts))
-    assert torch.allclose(ours.point_head(point_sample(feats[0], pts),
-                                          point_sample(coarse, pts)), ref,
-                          atol=1e-5)
+    assert torch.allclose(
+        ours.point_head(
+            point_sample(feats[0], pts), point_sample(coarse, pts)),
+        ref,
+        atol=1e-5)
 
 
 def test_point_selection_stays_fp32_under_autocast(monkeypatch):
@@ -170,26 +178,28 @@ def test_image_smaller_than_the_crop_trains(tmp_path):
     import os.path as osp
 
     import numpy as np
+    from helpers import REPO
     from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
     from mmseg.datasets.transforms import PackSegInputs, RandomCrop
-
-    from helpers import REPO
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py'))
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = revert_sync_batchnorm(SEG_MODELS.build(cfg.model)).train()
     crop_size = tuple(cfg.crop_size)
     rng = np.random.default_rng(0)
-    results = dict(img=rng.integers(0, 255, (64, 100, 3), dtype=np.uint8),
-                   gt_seg_map=rng.integers(0, 8, (64, 100), dtype=np.uint8),
-                   seg_fields=['gt_seg_map'], img_shape=(64, 100),
-                   ori_shape=(64, 100))
+    results = dict(
+        img=rng.integers(0, 255, (64, 100, 3), dtype=np.uint8),
+        gt_seg_map=rng.integers(0, 8, (64, 100), dtype=np.uint8),
+        seg_fields=['gt_seg_map'],
+        img_shape=(64, 100),
+        ori_shape=(64, 100))
     results = RandomCrop(crop_size=crop_size)(results)
     assert results['img'].shape[:2] == (64, 100)
     packed = PackSegInputs(meta_keys=('img_shape', 'ori_shape'))(results)
-    batch = dict(inputs=[packed['inputs']] * 2,
-                 data_samples=[packed['data_samples']] * 2)
+    batch = dict(
+        inputs=[packed['inputs']] * 2,
+        data_samples=[packed['data_samples']] * 2)
     with DefaultScope.overwrite_default_scope('mmseg'):
         data = model.data_preprocessor(batch, True)
         assert data['inputs'].shape[-2:] == crop_size

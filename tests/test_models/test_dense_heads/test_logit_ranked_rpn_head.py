@@ -12,13 +12,15 @@ def _head(**kwargs):
         in_channels=4,
         feat_channels=4,
         anchor_generator=dict(
-            type='AnchorGenerator', scales=[8], ratios=[1.0],
-            strides=[4, 8]),
+            type='AnchorGenerator', scales=[8], ratios=[1.0], strides=[4, 8]),
         bbox_coder=dict(
-            type='DeltaXYWHBBoxCoder', target_means=[0.0] * 4,
+            type='DeltaXYWHBBoxCoder',
+            target_means=[0.0] * 4,
             target_stds=[1.0] * 4),
         test_cfg=ConfigDict(
-            nms_pre=5, max_per_img=10, min_bbox_size=0,
+            nms_pre=5,
+            max_per_img=10,
+            min_bbox_size=0,
             nms=dict(type='nms', iou_threshold=0.99)))
     cfg.update(kwargs)
     return MODELS.build(cfg)
@@ -36,10 +38,9 @@ def test_saturated_logits_are_ranked_by_logit():
     bbox_preds = [torch.zeros(1, 4, 8, 8), torch.zeros(1, 4, 4, 4)]
     meta = dict(img_shape=(64, 64), scale_factor=(1.0, 1.0))
     with torch.no_grad():
-        res = head.predict_by_feat(cls_scores, bbox_preds,
-                                   batch_img_metas=[meta], rescale=False)[0]
-    anchors = head.prior_generator.grid_priors([(8, 8), (4, 4)],
-                                               device='cpu')
+        res = head.predict_by_feat(
+            cls_scores, bbox_preds, batch_img_metas=[meta], rescale=False)[0]
+    anchors = head.prior_generator.grid_priors([(8, 8), (4, 4)], device='cpu')
     # the 5 highest logits of each level, all of level 0 first
     top0 = logits0.topk(5).indices
     top1 = logits1.topk(5).indices
@@ -50,7 +51,8 @@ def test_saturated_logits_are_ranked_by_logit():
     ], 1)
     torch.testing.assert_close(res.bboxes, expected)
     torch.testing.assert_close(
-        res.scores, torch.cat([logits0[top0], logits1[top1]]).sigmoid())
+        res.scores,
+        torch.cat([logits0[top0], logits1[top1]]).sigmoid())
 
 
 def test_non_finite_candidates_are_dropped():
@@ -61,9 +63,11 @@ def test_non_finite_candidates_are_dropped():
     deltas0[0, :, 7, 6] = float('inf')  # anchor 62, the next-best logit
     with torch.no_grad():
         res = head.predict_by_feat(
-            [logits0.reshape(1, 1, 8, 8), torch.zeros(1, 1, 4, 4)],
+            [logits0.reshape(1, 1, 8, 8),
+             torch.zeros(1, 1, 4, 4)],
             [deltas0, torch.zeros(1, 4, 4, 4)],
-            batch_img_metas=[dict(img_shape=(32, 32))], rescale=False)[0]
+            batch_img_metas=[dict(img_shape=(32, 32))],
+            rescale=False)[0]
     assert torch.isfinite(res.bboxes).all() and torch.isfinite(
         res.scores).all()
     assert len(res) > 0
@@ -71,5 +75,6 @@ def test_non_finite_candidates_are_dropped():
 
 def test_softmax_classifier_is_refused():
     with pytest.raises(ValueError, match='use_sigmoid'):
-        _head(loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False,
-                            loss_weight=1.0))
+        _head(
+            loss_cls=dict(
+                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))

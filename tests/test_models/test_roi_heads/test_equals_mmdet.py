@@ -2,11 +2,10 @@
 import copy
 
 import torch
+from helpers import feats, random_boxes, small_roi_head_cfg
 from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
-
-from helpers import feats, random_boxes, small_roi_head_cfg
 
 
 def _mmdet_cfg(ours):
@@ -19,15 +18,23 @@ def _mmdet_cfg(ours):
         out_channels=16,
         featmap_strides=[4])
     cfg.mask_head = dict(
-        type='CoarseMaskHead', num_fcs=2, in_channels=16,
-        conv_out_channels=16, fc_out_channels=64, num_classes=5,
-        loss_mask=dict(type='CrossEntropyLoss', use_mask=True,
-                       loss_weight=1.0))
+        type='CoarseMaskHead',
+        num_fcs=2,
+        in_channels=16,
+        conv_out_channels=16,
+        fc_out_channels=64,
+        num_classes=5,
+        loss_mask=dict(
+            type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))
     cfg.point_head = dict(
-        type='MaskPointHead', num_fcs=3, in_channels=16, fc_channels=16,
-        num_classes=5, coarse_pred_each_layer=True,
-        loss_point=dict(type='CrossEntropyLoss', use_mask=True,
-                        loss_weight=1.0))
+        type='MaskPointHead',
+        num_fcs=3,
+        in_channels=16,
+        fc_channels=16,
+        num_classes=5,
+        coarse_pred_each_layer=True,
+        loss_point=dict(
+            type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))
     cfg.train_cfg.pop('point_sampling', None)
     return ConfigDict(cfg)
 
@@ -65,15 +72,19 @@ def test_masks_equal_mmdet_point_rend_roi_head():
 
     img = 256
     x = feats(batch=3, size=64)  # P2 of a 256x256 input
-    metas = [dict(img_shape=(img, img), ori_shape=(img // 2, img // 2),
-                  scale_factor=(2.0, 2.0)) for _ in range(3)]
+    metas = [
+        dict(
+            img_shape=(img, img),
+            ori_shape=(img // 2, img // 2),
+            scale_factor=(2.0, 2.0)) for _ in range(3)
+    ]
     # (mmdet's head asserts on an image without boxes; ours handles it, see
     # test_point_rend_instance_head.py, so the comparison uses non-empty ones)
     counts = [6, 1, 4]
     with torch.no_grad():
         a = ours.predict_mask(x, metas, _results(counts, img), rescale=True)
-        b = theirs.predict_mask(x, copy.deepcopy(metas),
-                                _results(counts, img), rescale=True)
+        b = theirs.predict_mask(
+            x, copy.deepcopy(metas), _results(counts, img), rescale=True)
     for ra, rb in zip(a, b):
         assert ra.masks.shape == rb.masks.shape
         assert torch.allclose(ra.bboxes, rb.bboxes)

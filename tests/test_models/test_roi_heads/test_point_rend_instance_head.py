@@ -2,10 +2,9 @@ import copy
 
 import pytest
 import torch
+from helpers import det_sample, feats, random_boxes, small_roi_head_cfg
 from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
-
-from helpers import det_sample, feats, random_boxes, small_roi_head_cfg
 
 
 def _build(**overrides):
@@ -49,21 +48,27 @@ def test_loss_with_images_without_gt():
 
 
 def test_point_labels_follow_polygons():
-    """Points of a box equal to its GT polygon's box get the polygon's labels."""
-    head = _build(train_cfg=dict(
-        small_roi_head_cfg().train_cfg, num_points=16 * 16,
-        point_sampling='grid'))
+    """Points of a box equal to its GT polygon's box get the polygon's
+    labels."""
+    head = _build(
+        train_cfg=dict(
+            small_roi_head_cfg().train_cfg,
+            num_points=16 * 16,
+            point_sampling='grid'))
     sample = det_sample(seed=0, num_gt=1)
     # the GT polygon is the diamond inscribed in its box: about half inside
     from mmdet.models.task_modules.samplers import SamplingResult
     from mmdet.structures.bbox import bbox2roi
     res = SamplingResult(
-        pos_inds=torch.tensor([0]), neg_inds=torch.zeros(0).long(),
-        priors=sample.gt_instances.bboxes, gt_bboxes=sample.gt_instances.bboxes,
-        assign_result=_assign_one(), gt_flags=torch.ones(1))
+        pos_inds=torch.tensor([0]),
+        neg_inds=torch.zeros(0).long(),
+        priors=sample.gt_instances.bboxes,
+        gt_bboxes=sample.gt_instances.bboxes,
+        assign_result=_assign_one(),
+        gt_flags=torch.ones(1))
     pts = head._training_points(torch.zeros(1, 5, 7, 7), torch.tensor([0]))
-    labels = head._point_targets(bbox2roi([res.pos_priors]), pts, [res],
-                                 [sample.gt_instances])
+    labels = head._point_targets(
+        bbox2roi([res.pos_priors]), pts, [res], [sample.gt_instances])
     grid = labels.reshape(16, 16)
     assert abs(grid.mean().item() - 0.5) < 0.08
     assert grid[8, 8] == 1 and grid[0, 0] == 0 and grid[15, 15] == 0
@@ -71,8 +76,8 @@ def test_point_labels_follow_polygons():
 
 def _assign_one():
     from mmdet.models.task_modules.assigners import AssignResult
-    return AssignResult(1, torch.tensor([1]), torch.ones(1),
-                        labels=torch.tensor([0]))
+    return AssignResult(
+        1, torch.tensor([1]), torch.ones(1), labels=torch.tensor([0]))
 
 
 def _results(n_per_img, img_size=256):
@@ -88,23 +93,26 @@ def _results(n_per_img, img_size=256):
 
 def _metas(n, img_size=256, scale=1.0):
     ori = int(round(img_size / scale))
-    return [dict(img_shape=(img_size, img_size), ori_shape=(ori, ori),
-                 scale_factor=(scale, scale)) for _ in range(n)]
+    return [
+        dict(
+            img_shape=(img_size, img_size),
+            ori_shape=(ori, ori),
+            scale_factor=(scale, scale)) for _ in range(n)
+    ]
 
 
 def test_predict_mask_mixed_empty_batch_and_rescale():
     head = _build().eval()
     x = feats(batch=3)
     with torch.no_grad():
-        res = head.predict_mask(x, _metas(3, scale=2.0), _results([4, 0, 2]),
-                                rescale=True)
-    assert [tuple(r.masks.shape) for r in res] == [(4, 128, 128),
-                                                   (0, 128, 128),
-                                                   (2, 128, 128)]
+        res = head.predict_mask(
+            x, _metas(3, scale=2.0), _results([4, 0, 2]), rescale=True)
+    assert [tuple(r.masks.shape)
+            for r in res] == [(4, 128, 128), (0, 128, 128), (2, 128, 128)]
     assert res[0].masks.dtype == torch.bool
     with torch.no_grad():
-        res = head.predict_mask(x, _metas(3, scale=2.0), _results([4, 0, 2]),
-                                rescale=False)
+        res = head.predict_mask(
+            x, _metas(3, scale=2.0), _results([4, 0, 2]), rescale=False)
     # rescale=False: masks and boxes at the test-image scale
     assert tuple(res[0].masks.shape) == (4, 256, 256)
     assert torch.allclose(res[0].bboxes, random_boxes(4, 256, seed=0))
@@ -148,12 +156,15 @@ def test_drop_empty_boxes_as_detectron2(rescale):
 
     def run(drop):
         head.test_cfg.drop_empty_boxes = drop
-        r = InstanceData(bboxes=boxes.clone(), labels=torch.arange(5),
-                         scores=torch.linspace(1, 0.5, 5))
+        r = InstanceData(
+            bboxes=boxes.clone(),
+            labels=torch.arange(5),
+            scores=torch.linspace(1, 0.5, 5))
         with torch.no_grad():
-            return head.predict_mask(feats(batch=1),
-                                     _metas(1, scale=2.0 if rescale else 1.),
-                                     [r], rescale=rescale)[0]
+            return head.predict_mask(
+                feats(batch=1),
+                _metas(1, scale=2.0 if rescale else 1.), [r],
+                rescale=rescale)[0]
 
     kept = run(False)
     assert len(kept) == 5 and kept.masks.shape[0] == 5
@@ -162,14 +173,13 @@ def test_drop_empty_boxes_as_detectron2(rescale):
     assert out.labels.tolist() == [0, 3]
     scale = 2.0 if rescale else 1.0
     size = 256 / scale
-    expected = torch.tensor([[10., 10., 60., 50.], [0., 10., 5., 40.]
-                             ]) / scale
+    expected = torch.tensor([[10., 10., 60., 50.], [0., 10., 5., 40.]]) / scale
     torch.testing.assert_close(out.bboxes, expected.clamp(max=size))
     assert out.masks.shape == (2, size, size)
     assert torch.equal(out.masks[0], kept.masks[0])
     # as detectron2, the mask is pasted into the clipped box
-    x1, y0, y1 = (int(v) for v in expected[1, 2:3].tolist() +
-                  expected[1, 1::2].tolist())
+    x1, y0, y1 = (
+        int(v) for v in expected[1, 2:3].tolist() + expected[1, 1::2].tolist())
     assert not out.masks[1, :, x1 + 1:].any()
     assert not out.masks[1, :y0].any() and not out.masks[1, y1 + 1:].any()
 
@@ -177,8 +187,9 @@ def test_drop_empty_boxes_as_detectron2(rescale):
 def test_refine_chunks_give_identical_masks():
     head = _build().eval()
     x = feats(batch=2)
-    rois = torch.cat([torch.tensor([[0.]] * 5 + [[1.]] * 4),
-                      random_boxes(9, 256)], 1)
+    rois = torch.cat(
+        [torch.tensor([[0.]] * 5 + [[1.]] * 4),
+         random_boxes(9, 256)], 1)
     labels = torch.arange(9) % 5
     with torch.no_grad():
         full = head.refine_masks(x, rois, labels)
@@ -215,7 +226,8 @@ def test_build_time_checks():
     bad.mask_roi_extractor = dict(
         type='SingleRoIExtractor',
         roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
-        out_channels=16, featmap_strides=[4, 8, 16, 32])
+        out_channels=16,
+        featmap_strides=[4, 8, 16, 32])
     with pytest.raises(TypeError, match='PointRendGridExtractor'):
         MODELS.build(bad)
 
@@ -223,8 +235,9 @@ def test_build_time_checks():
 def test_mask_on_refined_boxes_switch():
     torch.manual_seed(0)
     plain = _build()
-    cascade = _build(train_cfg=dict(small_roi_head_cfg().train_cfg,
-                                    mask_on_refined_boxes=True))
+    cascade = _build(
+        train_cfg=dict(
+            small_roi_head_cfg().train_cfg, mask_on_refined_boxes=True))
     cascade.load_state_dict(plain.state_dict())
     torch.nn.init.normal_(cascade.bbox_head.fc_reg.weight, std=0.5)
     x = feats(batch=2)
@@ -243,8 +256,8 @@ def test_mask_on_refined_boxes_switch():
     samples = [det_sample(seed=0), det_sample(seed=1)]
     losses = cascade.loss(x, [s.proposals for s in samples], samples)
     assert torch.isfinite(losses['loss_point'])
-    moved = [(b - p).abs().max() for b, p in zip(seen['boxes'],
-                                                   seen['priors'])]
+    moved = [(b - p).abs().max()
+             for b, p in zip(seen['boxes'], seen['priors'])]
     assert all(m > 0.1 for m in moved)
 
 
@@ -252,8 +265,7 @@ def test_mask_on_refined_boxes_switch():
                                                (5, 196, 224)])
 def test_table3_test_settings(steps, points, side):
     cfg = small_roi_head_cfg()
-    cfg.test_cfg.update(subdivision_steps=steps,
-                        subdivision_num_points=points)
+    cfg.test_cfg.update(subdivision_steps=steps, subdivision_num_points=points)
     head = MODELS.build(cfg).eval()
     rois = torch.cat([torch.zeros(3, 1), random_boxes(3, 256)], 1)
     with torch.no_grad():
@@ -269,22 +281,22 @@ def test_refine_fine_projection_paths_agree(monkeypatch):
     head = _build().eval()
     torch.nn.init.normal_(head.point_head.fc_logits.weight, std=0.3)
     x = feats(batch=2)
-    rois = torch.cat([torch.tensor([[0.]] * 3 + [[1.]] * 2),
-                      random_boxes(5, 256)], 1)
+    rois = torch.cat(
+        [torch.tensor([[0.]] * 3 + [[1.]] * 2),
+         random_boxes(5, 256)], 1)
     labels = torch.tensor([0, 3, 1, 4, 2])
     with torch.no_grad():
-        monkeypatch.setattr(type(head), '_num_refined_points',
-                            lambda self, n: 10**9)
+        monkeypatch.setattr(
+            type(head), '_num_refined_points', lambda self, n: 10**9)
         projected = head.refine_masks(x, rois, labels)
-        monkeypatch.setattr(type(head), '_num_refined_points',
-                            lambda self, n: 0)
+        monkeypatch.setattr(
+            type(head), '_num_refined_points', lambda self, n: 0)
         direct = head.refine_masks(x, rois, labels)
         features, coarse = head._coarse_logits(x, rois)
 
         def plain(points, regions):  # the MLP on sampled features
             fine = features.sample(points, regions).transpose(1, 2)
-            return head.point_head(fine, point_sample(coarse[regions],
-                                                      points),
+            return head.point_head(fine, point_sample(coarse[regions], points),
                                    labels[regions])
 
         ref = subdivide(coarse[torch.arange(5), labels][:, None], plain,
@@ -310,8 +322,8 @@ def test_adaptive_resolution_stops_small_boxes_early():
         coarse = head._coarse_logits(x, rois)[1][torch.arange(3), labels]
     up = coarse[:1, None]
     for _ in range(5):  # 0 steps: only the x2 bilinear upsamplings
-        up = torch.nn.functional.interpolate(up, scale_factor=2,
-                                             mode='bilinear')
+        up = torch.nn.functional.interpolate(
+            up, scale_factor=2, mode='bilinear')
     assert torch.allclose(adaptive[0], up[0], atol=1e-5)
     assert not torch.allclose(adaptive[1], full[1], atol=1e-3)
     assert torch.allclose(adaptive[2], full[2], atol=1e-5)
@@ -326,13 +338,15 @@ def test_degenerate_ground_truth_trains():
     x = feats(batch=1)
     sample = det_sample(seed=0, num_gt=3)
     gt = sample.gt_instances
-    gt.bboxes = torch.tensor([[10., 10., 10.4, 10.3],   # sub-pixel
-                              [50., 50., 50., 80.],     # zero width
-                              [300., 300., 340., 330.]])  # outside 256x256
-    gt.masks = PolygonMasks(
-        [[np.array([10, 10, 10.4, 10, 10.2, 10.3])],
-         [np.array([50, 50, 50, 80, 50, 65.])],
-         [np.array([300, 300, 340, 300, 320, 330.])]], 256, 256)
+    gt.bboxes = torch.tensor([
+        [10., 10., 10.4, 10.3],  # sub-pixel
+        [50., 50., 50., 80.],  # zero width
+        [300., 300., 340., 330.]
+    ])  # outside 256x256
+    gt.masks = PolygonMasks([[np.array([10, 10, 10.4, 10, 10.2, 10.3])],
+                             [np.array([50, 50, 50, 80, 50, 65.])],
+                             [np.array([300, 300, 340, 300, 320, 330.])]], 256,
+                            256)
     sample.proposals.bboxes = gt.bboxes.repeat(4, 1) + torch.rand(12, 4)
     losses = head.loss(x, [sample.proposals], [sample])
     for k in ('loss_mask', 'loss_point', 'loss_cls', 'loss_bbox'):

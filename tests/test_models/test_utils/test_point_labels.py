@@ -8,8 +8,8 @@ from mmpointrend.models.utils import (bitmap_point_labels, polygon_edges,
 
 
 def _pixel_centres(h, w):
-    ys, xs = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5,
-                            indexing='ij')
+    ys, xs = torch.meshgrid(
+        torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing='ij')
     return torch.stack([xs, ys], -1).reshape(1, -1, 2)
 
 
@@ -33,8 +33,8 @@ def test_polygon_labels_match_coco_rasteriser():
     ang = np.linspace(0, 2 * np.pi, 14, endpoint=False)
     rad = np.where(np.arange(14) % 2 == 0, 15, 6)
     star = np.stack([25 + rad * np.cos(ang), 20 + rad * np.sin(ang)], 1)
-    concave = np.array([[2, 2], [20, 2], [20, 30], [12, 30], [12, 10],
-                        [2, 10]], float)
+    concave = np.array(
+        [[2, 2], [20, 2], [20, 30], [12, 30], [12, 10], [2, 10]], float)
     part_a = np.array([[30, 30], [45, 30], [45, 38], [30, 38]], float)
     part_b = np.array([[3, 33], [9, 33], [6, 39]], float)
     polys = [[star.ravel()], [concave.ravel()],
@@ -56,7 +56,8 @@ def test_polygon_labels_match_coco_rasteriser():
 def test_polygon_labels_hole_via_slit_and_empty_cases():
     outer = np.array([[0, 0], [20, 0], [20, 20], [0, 20]], float)
     hole = np.array([[5, 5], [5, 15], [15, 15], [15, 5]], float)
-    ring = np.concatenate([outer[:1], hole[[0, 1, 2, 3, 0]], outer[[0, 1, 2, 3]]])
+    ring = np.concatenate(
+        [outer[:1], hole[[0, 1, 2, 3, 0]], outer[[0, 1, 2, 3]]])
     edges, owner = polygon_edges([[ring.ravel()]])
     pts = torch.tensor([[[10.0, 10.0], [2.0, 10.0], [25.0, 5.0]]])
     assert polygon_point_labels(edges, owner, torch.tensor([0]),

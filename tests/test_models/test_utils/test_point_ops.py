@@ -3,6 +3,7 @@ import torch
 import torch.nn.functional as F
 from mmcv.ops import point_sample as mmcv_point_sample
 
+# yapf: disable
 from mmpointrend.models.utils import (binary_uncertainty,
                                       box_points_to_image_points,
                                       grid_indices_to_points,
@@ -12,6 +13,8 @@ from mmpointrend.models.utils import (binary_uncertainty,
                                       sample_training_points, subdivide,
                                       subdivision_step,
                                       top_uncertain_grid_points)
+
+# yapf: enable
 
 
 def test_regular_grid_points_are_cell_centres():
@@ -27,8 +30,8 @@ def test_regular_grid_points_are_cell_centres():
 def test_point_sample_matches_mmcv_and_reads_cell_centres():
     x = torch.randn(3, 5, 7, 9)
     pts = torch.rand(3, 11, 2)
-    assert torch.allclose(point_sample(x, pts), mmcv_point_sample(x, pts),
-                          atol=1e-6)
+    assert torch.allclose(
+        point_sample(x, pts), mmcv_point_sample(x, pts), atol=1e-6)
     centres = regular_grid_points(3, 7, 9)
     assert torch.allclose(point_sample(x, centres), x.flatten(2), atol=1e-5)
 
@@ -69,8 +72,8 @@ def test_box_points_to_image_points():
     rel = torch.tensor([[[0.0, 0.0], [1.0, 1.0], [0.5, 0.25]]])
     boxes = torch.tensor([[10.0, 20.0, 30.0, 60.0]])
     out = box_points_to_image_points(rel, boxes)
-    assert torch.allclose(out, torch.tensor([[[10., 20.], [30., 60.],
-                                              [20., 30.]]]))
+    assert torch.allclose(out,
+                          torch.tensor([[[10., 20.], [30., 60.], [20., 30.]]]))
 
 
 def test_uncertainties():
@@ -107,8 +110,8 @@ def test_training_points_take_beta_share_from_top_candidates():
     # candidates: their sampled values are the top ones
     top = seen['values'].topk(n_imp, dim=1).values
     imp_vals = point_sample(logits, pts[:, :n_imp])[:, 0]
-    assert torch.allclose(imp_vals.sort(1).values, top.sort(1).values,
-                          atol=1e-5)
+    assert torch.allclose(
+        imp_vals.sort(1).values, top.sort(1).values, atol=1e-5)
     # and they are biased toward large x, the rest is uniform
     assert pts[:, :n_imp, 0].min() > pts[:, n_imp:, 0].min()
 
@@ -140,8 +143,8 @@ def _reference_subdivision(logits, predict, steps, num_points):
     for r in range(logits.shape[0]):
         x = logits[r:r + 1]
         for _ in range(steps):
-            x = F.interpolate(x, scale_factor=2, mode='bilinear',
-                              align_corners=False)
+            x = F.interpolate(
+                x, scale_factor=2, mode='bilinear', align_corners=False)
             h, w = x.shape[-2:]
             n = min(num_points, h * w)
             idx = (-x[0, 0].abs()).flatten().topk(n).indices
@@ -180,12 +183,12 @@ def test_subdivision_step_output_size_and_predict_flag():
         calls.append(points.shape)
         return torch.zeros(points.shape[0], 3, points.shape[1])
 
-    out = subdivision_step(logits, predict, margin_uncertainty, 7,
-                           output_size=(11, 13))
+    out = subdivision_step(
+        logits, predict, margin_uncertainty, 7, output_size=(11, 13))
     assert out.shape == (2, 3, 11, 13) and calls == [(2, 7, 2)]
     assert (out.flatten(2) == 0).sum(-1).min() >= 7
-    out = subdivision_step(logits, predict, margin_uncertainty, 7,
-                           predict=False)
+    out = subdivision_step(
+        logits, predict, margin_uncertainty, 7, predict=False)
     assert out.shape == (2, 3, 10, 10) and len(calls) == 1
 
 
@@ -198,15 +201,21 @@ def test_subdivide_region_steps_equals_per_region_loop():
     def predict_batched(points, regions):
         return point_sample(field[regions], points)
 
-    out = subdivide(logits, predict_batched, binary_uncertainty, 5, 784,
-                    region_steps=steps)
+    out = subdivide(
+        logits,
+        predict_batched,
+        binary_uncertainty,
+        5,
+        784,
+        region_steps=steps)
     assert out.shape == (5, 1, 224, 224)
     for r in range(5):
         ref = _reference_subdivision(
             logits[r:r + 1],
             lambda p, _r, r=r: point_sample(field[r:r + 1], p),
-            int(steps[r]), 784)
+            int(steps[r]),
+            784)
         for _ in range(5 - int(steps[r])):
-            ref = F.interpolate(ref, scale_factor=2, mode='bilinear',
-                                align_corners=False)
+            ref = F.interpolate(
+                ref, scale_factor=2, mode='bilinear', align_corners=False)
         assert torch.allclose(out[r:r + 1], ref, atol=1e-5), r
