@@ -201,7 +201,14 @@ class PointRendInstanceRoIHead(StandardRoIHead):
              batch_data_samples: list) -> dict:
         """mmdet's RoI-head loss, after dropping ground-truth instances whose
         box has no area or is not finite (their box-regression target would
-        be ``log(0)``; nothing can be learned from them), with a warning."""
+        be ``log(0)``; nothing can be learned from them), with a warning.
+
+        The data pipeline is the usual place for this, and with COCO-format
+        data it never triggers (mmdet's ``CocoDataset`` skips boxes under 1
+        px when parsing). It stays as a guard because a user's own dataset
+        or pipeline need not filter (mmdet's ``FilterAnnotations`` is
+        opt-in) and one such box turns the whole loss into NaN.
+        """
         for sample in batch_data_samples:
             gt = sample.gt_instances
             boxes = gt.bboxes
