@@ -9,7 +9,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import build_runner, check_config
+from mmpointrend.apis import ResumeError, build_runner, check_config
 
 
 def parse_args():
@@ -75,7 +75,10 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
     check_config(cfg)
-    runner = build_runner(cfg)
+    try:
+        runner = build_runner(cfg)
+    except ResumeError as e:
+        raise SystemExit(f'train: {e}')
     runner.train()
 
 

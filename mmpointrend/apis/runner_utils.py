@@ -56,7 +56,9 @@ def sync_bn_to_bn(node):
 def prepare_runner_cfg(cfg: Config) -> Config:
     """Make a GPU config runnable where there is no GPU.
 
-    Without CUDA (nothing changes on a GPU machine):
+    mmengine's ``CheckpointHook`` becomes :class:`AtomicCheckpointHook`
+    (same settings; files replaced atomically). Without CUDA (nothing else
+    changes on a GPU machine):
 
     - distributed runs use the gloo backend instead of NCCL;
     - with a launcher, the model is wrapped by
@@ -72,6 +74,11 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     Returns:
         Config: ``cfg``.
     """
+    checkpoint_hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint_hook is not None and checkpoint_hook.get(
+            'type') == 'CheckpointHook':
+        # same hook, saves that an interruption cannot leave half-written
+        checkpoint_hook.type = 'AtomicCheckpointHook'
     if torch.cuda.is_available():
         return cfg
     if cfg.get('env_cfg') is None:
@@ -93,12 +100,62 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     return cfg
 
 
+class ResumeError(RuntimeError):
+    """No checkpoint to resume from can be read."""
+
+
+def resolve_resume(cfg: Config) -> Config:
+    """Point a resumed run at a checkpoint that can be read.
+
+    With ``cfg.resume`` and no ``load_from`` (``--resume`` without a path),
+    the newest intact checkpoint of ``cfg.work_dir`` is chosen
+    (:func:`newest_readable_checkpoint`): a damaged newer one (a save that
+    was cut short) is skipped with a warning naming it. With an explicit
+    ``load_from`` that is damaged, or when every checkpoint of the work dir
+    is, :class:`ResumeError` names the files. Without any checkpoint the run
+    starts from the beginning, as mmengine does.
+    """
+    import logging
+
+    from mmengine.logging import print_log
+
+    from mmpointrend.engine import (checkpoint_is_readable,
+                                    newest_readable_checkpoint)
+    if not cfg.get('resume'):
+        return cfg
+    if cfg.get('load_from'):
+        ok, reason = checkpoint_is_readable(cfg.load_from)
+        if not ok:
+            raise ResumeError(f'cannot resume from {cfg.load_from}: {reason}')
+        return cfg
+    path, damaged = newest_readable_checkpoint(cfg.work_dir)
+    for bad, reason in damaged:
+        print_log(
+            f'skipping damaged checkpoint {bad} ({reason})',
+            logger='current',
+            level=logging.WARNING)
+    if path is None and damaged:
+        raise ResumeError(f'no readable checkpoint in {cfg.work_dir}: ' +
+                          '; '.join(f'{bad} ({reason})'
+                                    for bad, reason in damaged))
+    if path is not None:
+        if damaged:
+            print_log(
+                f'resuming from {path} instead',
+                logger='current',
+                level=logging.WARNING)
+        cfg.load_from = path
+    return cfg
+
+
 def build_runner(cfg: Config):
-    """``Runner.from_cfg`` on :func:`prepare_runner_cfg`'s config; without
-    CUDA, mmengine's ``torch.cuda.set_device`` call is skipped while the
-    Runner is built (and only then)."""
+    """``Runner.from_cfg`` on :func:`prepare_runner_cfg`'s config, resumed
+    from a readable checkpoint (:func:`resolve_resume`); without CUDA,
+    mmengine's ``torch.cuda.set_device`` call is skipped while the Runner
+    is built (and only then)."""
     from mmengine.runner import Runner
     prepare_runner_cfg(cfg)
+    resolve_resume(cfg)
     distributed_on_cpu = (not torch.cuda.is_available()
                           and cfg.get('launcher', 'none') != 'none')
     with (_no_cuda_device_selection()
