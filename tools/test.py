@@ -6,10 +6,11 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import build_runner, check_config
+from mmpointrend.apis import build_runner, check_config, check_cpu_amp
 
 
 def parse_args():
@@ -23,6 +24,11 @@ def parse_args():
         help='dump predictions to a pickle file for offline evaluation')
     parser.add_argument(
         '--show-dir', help='directory where painted images will be saved')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision: fp16 autocast on a GPU, bf16 on the CPU '
+        '(point selection stays fp32)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -60,6 +66,10 @@ def main():
             raise KeyError('--show-dir needs default_hooks.visualization')
         vis_hook.update(draw=True, test_out_dir=args.show_dir)
     check_config(cfg, splits=('test_dataloader', ))
+    if args.amp:
+        if not torch.cuda.is_available():
+            check_cpu_amp(cfg)
+        cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     runner = build_runner(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):

@@ -6,10 +6,12 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import ResumeError, build_runner, check_config
+from mmpointrend.apis import (ResumeError, build_runner, check_config,
+                              check_cpu_amp)
 
 
 def parse_args():
@@ -60,8 +62,12 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        if torch.cuda.is_available():  # fp16 with dynamic loss scaling
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+        else:  # bf16 autocast (AmpOptimWrapper asserts a GPU)
+            check_cpu_amp(cfg)
+            cfg.optim_wrapper.type = 'CPUBF16OptimWrapper'
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or \
                 'base_batch_size' not in cfg.auto_scale_lr:

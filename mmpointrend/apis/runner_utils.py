@@ -100,6 +100,22 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     return cfg
 
 
+def check_cpu_amp(cfg: Config) -> None:
+    """Refuse bf16 autocast on the CPU for detectors, with the reason.
+
+    mmcv's CPU NMS kernel (used by mmdet's RPN and box head) takes float32
+    only, so a detector under CPU bf16 autocast stops inside mmcv with
+    ``expected scalar type Float but found BFloat16``. Segmentors have no
+    NMS and run; detectors run mixed precision on a GPU (fp16). PointRend's
+    own refinement keeps point selection in fp32 under either (tested).
+    """
+    if cfg.get('default_scope', 'mmdet') != 'mmseg':
+        raise SystemExit(
+            '--amp without a GPU means bf16 autocast, and mmcv\'s CPU NMS '
+            '(mmdet\'s RPN and box head) has no bf16 kernel: run detectors '
+            'with --amp on a GPU (fp16), or without --amp on the CPU')
+
+
 class ResumeError(RuntimeError):
     """No checkpoint to resume from can be read."""
 

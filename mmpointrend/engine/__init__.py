@@ -1,9 +1,10 @@
 from .checkpoint import (AtomicCheckpointHook, AtomicLocalBackend,
                          atomic_write, checkpoint_is_readable,
                          newest_readable_checkpoint)
-from .optim_wrapper import NonFiniteLossOptimWrapper
+from .optim_wrapper import CPUBF16OptimWrapper, NonFiniteLossOptimWrapper
 
 __all__ = [
-    'NonFiniteLossOptimWrapper', 'AtomicCheckpointHook', 'AtomicLocalBackend',
-    'atomic_write', 'checkpoint_is_readable', 'newest_readable_checkpoint'
+    'NonFiniteLossOptimWrapper', 'CPUBF16OptimWrapper', 'AtomicCheckpointHook',
+    'AtomicLocalBackend', 'atomic_write', 'checkpoint_is_readable',
+    'newest_readable_checkpoint'
 ]

@@ -1,4 +1,5 @@
-"""An optimizer wrapper that refuses to apply non-finite losses."""
+"""Optimizer wrappers: refuse non-finite losses; bf16 autocast on the CPU."""
+import contextlib
 import logging
 
 import torch
@@ -58,3 +59,21 @@ class NonFiniteLossOptimWrapper(OptimWrapper):
             f'({self.skipped_steps} so far)',
             logger='current',
             level=logging.WARNING)
+
+
+@OPTIM_WRAPPERS.register_module()
+class CPUBF16OptimWrapper(OptimWrapper):
+    """Mixed precision on the CPU: the forward and loss run under bf16
+    autocast, the weights, gradients and update stay fp32.
+
+    mmengine's ``AmpOptimWrapper`` needs a GPU (it asserts CUDA, and fp16
+    needs its loss scaler); bf16 has fp32's exponent range, so no loss
+    scaling is needed. ``tools/train.py --amp`` uses this wrapper when no
+    GPU is present and ``AmpOptimWrapper`` (fp16) otherwise.
+    """
+
+    @contextlib.contextmanager
+    def optim_context(self, model):
+        with super().optim_context(model), torch.autocast(
+                device_type='cpu', dtype=torch.bfloat16):
+            yield

@@ -163,8 +163,9 @@ def test_refine_masks_callback_names_each_chunk(detector):
     rois = torch.tensor([[0., 4., 4., 40., 50.]] * 7)
     x = tuple(torch.randn(1, 64, 96 // s, 96 // s) for s in (4, 8, 16, 32, 64))
     records = []
-    chunk = head.test_cfg.max_points_per_chunk
-    head.test_cfg.max_points_per_chunk = 3 * 784
+    features = head.mask_roi_extractor.point_features(x, rois)
+    per_box = head.point_head.bytes_per_point(features) * 784 / 2**20
+    head.test_cfg.chunk_memory_mb = 3.5 * per_box  # 3 boxes a chunk
     try:
         with torch.no_grad():
             head.refine_masks(
@@ -173,7 +174,7 @@ def test_refine_masks_callback_names_each_chunk(detector):
                 torch.zeros(7, dtype=torch.long),
                 on_step=records.append)
     finally:
-        head.test_cfg.max_points_per_chunk = chunk
+        head.test_cfg.chunk_memory_mb = None
     assert sorted({r['region_offset'] for r in records}) == [0, 3, 6]
     assert [r['input'].shape[0] for r in records
             if r['region_offset'] == 6][0] == 1

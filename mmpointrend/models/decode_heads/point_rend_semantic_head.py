@@ -246,7 +246,8 @@ class PointRendSemanticHead(BaseModule):
         num_points = test_cfg['subdivision_num_points']
         scale = test_cfg.get('scale_factor', 2)
         steps = test_cfg.get('subdivision_steps')
-        logits = prev_output
+        # point selection (uncertainty, top-k) in fp32 under mixed precision
+        logits = prev_output.float()
         for out_size in self._step_sizes(prev_output.shape[-2:], size, scale,
                                          steps):
             logits = subdivision_step(

@@ -56,6 +56,12 @@ class BasePointHead(BaseModule):
         ``(R, K, P)`` logits, or ``(R, 1, P)`` of class ``labels`` (R,)."""
         raise NotImplementedError
 
+    def bytes_per_point(self, features: PointFeatures) -> int:
+        """Memory one predicted point needs at inference (its temporaries),
+        for chunking. Defaults to the sampled fine features and coarse
+        logits, the concatenated MLP input and the output, in float32."""
+        return 4 * 2 * (features.channels + 2 * self.num_classes)
+
     def prepare_features(self, features: PointFeatures,
                          num_points: int) -> PointFeatures:
         """Called once per batch before :meth:`predictor` at inference,
@@ -265,6 +271,14 @@ class PointRendPointHead(BasePointHead):
         out = torch.bmm(x, row)[..., 0] + coarse_proj[:, -1].reshape(
             num_regions, num_points)
         return (out + self.fc_logits.bias[labels][:, None])[:, None]
+
+    def bytes_per_point(self, features: PointFeatures) -> int:
+        """Factorised inference: per point the sampled fine features (or
+        the projected first layer), the interpolated coarse projections of
+        every layer that reads them, and two hidden activations, float32."""
+        width = self.fcs[0].out_channels
+        layers = len(self.fcs) if self.coarse_pred_each_layer else 1
+        return 4 * (features.channels + width * layers + 1 + 2 * width)
 
     def prepare_features(self, features: PointFeatures,
                          num_points: int) -> PointFeatures:

@@ -37,7 +37,7 @@ _TRAIN_KEYS = {
 }
 _TEST_KEYS = {
     'score_thr', 'nms', 'max_per_img', 'mask_thr_binary', 'subdivision_steps',
-    'subdivision_num_points', 'scale_factor', 'max_points_per_chunk',
+    'subdivision_num_points', 'scale_factor', 'chunk_memory_mb',
     'adaptive_resolution', 'drop_empty_boxes'
 }
 _TRAIN_DEFAULTS = dict(
@@ -51,7 +51,7 @@ _TEST_DEFAULTS = dict(
     subdivision_num_points=28 * 28,
     scale_factor=2,
     mask_thr_binary=0.5,
-    max_points_per_chunk=1 << 12,
+    chunk_memory_mb=None,
     adaptive_resolution=False,
     drop_empty_boxes=False)
 
@@ -88,7 +88,8 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     class's coarse logits, ``subdivision_steps`` times by ``scale_factor``,
     each predicting at most ``subdivision_num_points`` points; only the
     predicted class's channel is ever refined, all boxes of the batch at once
-    (in chunks of at most ``max_points_per_chunk`` points); each mask is pasted
+    (in chunks sized by ``chunk_memory_mb``, see :meth:`chunk_size`); each
+    mask is pasted
     only around its box. With ``adaptive_resolution`` a box stops subdividing
     once its mask resolution reaches its size in the image (later steps only
     upsample it). With ``drop_empty_boxes`` the output boxes are clipped to
@@ -355,8 +356,8 @@ class PointRendInstanceRoIHead(StandardRoIHead):
 
         The point head gives the predictor (:meth:`BasePointHead.predictor`;
         :class:`PointRendPointHead` evaluates its MLP factorised there, only
-        the predicted class's row). Boxes go in chunks of at most
-        ``max_points_per_chunk`` points per step.
+        the predicted class's row). Boxes go in chunks of
+        :meth:`chunk_size`; the masks do not depend on the chunking.
 
         Args:
             x (tuple[Tensor]): Neck outputs.
@@ -374,8 +375,12 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         features, coarse = self._coarse_logits(x, rois)
         features = self.point_head.prepare_features(
             features, self._num_refined_points(len(rois)))
-        class_logits = coarse[torch.arange(len(labels)), labels][:, None]
-        chunk = max(1, cfg.max_points_per_chunk // cfg.subdivision_num_points)
+        # the subdivided logits, hence point selection and uncertainty, stay
+        # in fp32 under mixed precision (bf16 / fp16 ties would pick points
+        # at random); the point head itself runs in the autocast dtype
+        rows = torch.arange(len(labels), device=labels.device)
+        class_logits = coarse[rows, labels].float()[:, None]
+        chunk = self.chunk_size(features, rois.device)
         refined = []
         for start in range(0, rois.shape[0], chunk):
             end = start + chunk
@@ -397,6 +402,27 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                                                     coarse.shape[-1]),
                     on_step=report))
         return torch.cat(refined)
+
+    def chunk_size(self, features: PointFeatures, device: torch.device) -> int:
+        """Boxes refined at once: as many as the point head's temporaries
+        for one step (``subdivision_num_points`` points per box,
+        :meth:`BasePointHead.bytes_per_point`) fit in ``chunk_memory_mb``.
+
+        The budget defaults by device: on the CPU 24 MB (5 boxes of 784
+        points of the paper's head; larger chunks were no faster on this
+        project's machine, see docs/benchmarks.md); on CUDA 512 MB (100
+        boxes of 784 points in one chunk, so each kernel runs once per
+        step), capped at a quarter of the free memory.
+        """
+        budget = self.test_cfg.chunk_memory_mb
+        if budget is None:
+            budget = 24
+            if device.type == 'cuda':
+                free, _ = torch.cuda.mem_get_info(device)
+                budget = min(512, free / 4 / 2**20)
+        per_box = self.point_head.bytes_per_point(features) * \
+            self.test_cfg.subdivision_num_points
+        return max(1, int(budget * 2**20 // per_box))
 
     def _region_steps(self, rois: Tensor, side: int) -> Optional[Tensor]:
         """Steps per box with ``adaptive_resolution``: a box stops

@@ -191,12 +191,18 @@ def test_refine_chunks_give_identical_masks():
         [torch.tensor([[0.]] * 5 + [[1.]] * 4),
          random_boxes(9, 256)], 1)
     labels = torch.arange(9) % 5
+    features = head.mask_roi_extractor.point_features(x, rois)
+    sizes, outputs = [], []
     with torch.no_grad():
-        full = head.refine_masks(x, rois, labels)
-        head.test_cfg.max_points_per_chunk = 2 * 784
-        chunked = head.refine_masks(x, rois, labels)
-    assert full.shape == (9, 1, 224, 224)
-    assert torch.allclose(full, chunked, atol=1e-5)
+        # one chunk of all 9 boxes, chunks of 2, one box at a time
+        for budget in (1024, 2.5, 1e-3):
+            head.test_cfg.chunk_memory_mb = budget
+            sizes.append(head.chunk_size(features, rois.device))
+            outputs.append(head.refine_masks(x, rois, labels))
+    assert sizes[0] >= 9 and sizes[2] == 1 and 1 < sizes[1] < 9
+    assert outputs[0].shape == (9, 1, 224, 224)
+    for out in outputs[1:]:
+        assert torch.allclose(outputs[0], out, atol=1e-5)
 
 
 def test_build_time_checks():
