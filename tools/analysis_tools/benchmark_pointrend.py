@@ -78,6 +78,12 @@ def parse_args():
         action=argparse.BooleanOptionalAction,
         default=True,
         help='run the instance cases')
+    parser.add_argument(
+        '--end-to-end',
+        action='store_true',
+        help='whole-model inference (images/s, peak memory, split into '
+        'backbone / RPN + box head / mask branch) of our PointRend, '
+        "mmdet's PointRend and the 4x conv Mask R-CNN, 100 detections")
     parser.add_argument('--out', help='write the table (markdown) here')
     return parser.parse_args()
 
@@ -351,6 +357,115 @@ def train_step_case(device, repeat, num_gt=15, img_hw=(800, 1216)):
             f'{m_m:.0f} | {m_o:.0f} |')
 
 
+MASK_RCNN_CFG = osp.join(
+    REPO, 'configs/mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-1x-iter_coco.py')
+
+
+def build_detectors(device):
+    """Our PointRend, mmdet's PointRend and the 4x conv Mask R-CNN, all
+    R50-FPN, sharing backbone, neck, RPN and box head weights (random, but
+    realistic magnitudes) and the PointRend mask branch."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    models = {}
+    for name, path in (('mask_rcnn', MASK_RCNN_CFG), ('ours', OURS_CFG),
+                       ('mmdet', mmdet_config(MMDET_CFG))):
+        cfg = Config.fromfile(path).model
+        cfg.backbone.init_cfg = None
+        # every image gives exactly 100 detections
+        cfg.test_cfg.rcnn.update(score_thr=0.0, max_per_img=100)
+        models[name] = MODELS.build(cfg).to(device).eval()
+    ours = models['ours']
+    ours.init_weights()
+    torch.nn.init.normal_(ours.roi_head.point_head.fc_logits.weight, std=0.05)
+    torch.nn.init.normal_(ours.roi_head.mask_head.predictor.weight, std=0.01)
+    state = ours.state_dict()
+    models['mmdet'].load_state_dict(mmpointrend_to_mmdet(state, 'roi_head.'))
+    models['mask_rcnn'].init_weights()
+    shared = {
+        k: v
+        for k, v in state.items()
+        if not k.startswith(('roi_head.mask_', 'roi_head.point_head'))
+    }
+    missing = models['mask_rcnn'].load_state_dict(shared, strict=False)
+    assert not missing.unexpected_keys, missing.unexpected_keys
+    return models
+
+
+def end_to_end(device, img_hw, repeat):
+    """Images/s and peak memory of whole-model inference on one image, and
+    the time of each part (same weights and detections for the parts that
+    the models share)."""
+    from mmdet.structures import DetDataSample
+    g = torch.Generator().manual_seed(0)
+    h, w = img_hw
+    sample = DetDataSample()
+    sample.set_metainfo(
+        dict(
+            img_shape=img_hw,
+            ori_shape=img_hw,
+            scale_factor=(1.0, 1.0),
+            pad_shape=img_hw,
+            batch_input_shape=img_hw))
+    data = dict(
+        inputs=[
+            torch.randint(0, 255, (3, h, w), generator=g, dtype=torch.uint8)
+        ],
+        data_samples=[sample])
+    models = build_detectors(device)
+    rows = []
+    for name, model in models.items():
+        with torch.no_grad():
+            for _ in range(2):  # warm-up (allocator, threads, first pages)
+                model.test_step(copy.deepcopy(data))
+            t_all, m_all = run(lambda: model.test_step(copy.deepcopy(data)),
+                               repeat, device)
+            batch = model.data_preprocessor(copy.deepcopy(data), False)
+            metas = [s.metainfo for s in batch['data_samples']]
+            t_bb, _ = run(lambda: model.extract_feat(batch['inputs']), repeat,
+                          device)
+            x = model.extract_feat(batch['inputs'])
+
+            def boxes():
+                rpn = model.rpn_head.predict(x, batch['data_samples'])
+                return model.roi_head.predict_bbox(
+                    x, metas, rpn, model.roi_head.test_cfg, rescale=False)
+
+            t_box, _ = run(boxes, repeat, device)
+            det = boxes()
+            t_mask, _ = run(
+                lambda: model.roi_head.predict_mask(
+                    x, metas, copy.deepcopy(det), rescale=True), repeat,
+                device)
+        num = len(det[0])
+        rows.append((name, t_all, m_all, t_bb, t_box, t_mask, num))
+        print(
+            f'{name}: {t_all:.2f} s/image, {m_all:.0f} MB; backbone '
+            f'{t_bb:.2f}, RPN + box head {t_box:.2f}, mask branch '
+            f'{t_mask:.2f} s ({num} detections)',
+            flush=True)
+    base = rows[0][1]  # Mask R-CNN
+    names = dict(
+        ours='PointRend (ours)',
+        mmdet="PointRend (mmdet's)",
+        mask_rcnn='4x conv Mask R-CNN')
+    lines = [
+        f'\n\nEnd to end, R50-FPN, one {h}x{w} image, 100 detections '
+        '(preprocessing, backbone + FPN, RPN, box head, mask branch, pasting '
+        'at the image size):\n',
+        '| model | images/s | s/image | vs Mask R-CNN | peak mem (MB) | '
+        'backbone + FPN (s) | RPN + box head (s) | mask branch + paste (s) |',
+        '|' + '---|' * 8
+    ]
+    for name, t_all, m_all, t_bb, t_box, t_mask, _ in rows:
+        lines.append(
+            f'| {names[name]} | {1 / t_all:.3f} | {t_all:.2f} | '
+            f'{t_all / base:.2f}x | {m_all:.0f} | {t_bb:.2f} | {t_box:.2f} '
+            f'| {t_mask:.2f} |')
+    return '\n'.join(lines)
+
+
 def main():
     args = parse_args()
     if args.threads:
@@ -427,6 +542,10 @@ def main():
             f"{r['floor']:.2f} | {r['t_ours'] / r['floor']:.2f} |")
     table = '\n'.join(lines) if rows else ''
     print('\n' + table)
+    if args.end_to_end:
+        extra = end_to_end(device, img_hw, args.repeat)
+        print(extra, flush=True)
+        table += extra
     if args.semantic:
         table += semantic_cases(device, args.repeat)
     if args.train:
