@@ -117,6 +117,17 @@ _INSTANCE = (
      lambda m: f'roi_head.point_head.fcs.{int(m[1]) - 1}.'),
     (r'roi_heads\.mask_point_head\.predictor\.',
      'roi_head.point_head.fc_logits.'),
+    # Implicit PointRend (ImplicitPointRendMaskHead: parameter_head +
+    # ImplicitPointHead, whose only tensor is its positional encoding)
+    (r'roi_heads\.mask_head\.parameter_head\.reduce_spatial_dim_conv\.',
+     'roi_head.mask_head.reduce.'),
+    (r'roi_heads\.mask_head\.parameter_head\.fc(\d)\.',
+     lambda m: f'roi_head.mask_head.fcs.{int(m[1]) - 1}.'),
+    (r'roi_heads\.mask_head\.parameter_head\.prediction\.',
+     'roi_head.mask_head.predictor.'),
+    (r'roi_heads\.mask_head\.point_head\.'
+     r'positional_encoding_gaussian_matrix$',
+     'roi_head.point_head.positional_encoding_gaussian_matrix'),
 )
 _SEMANTIC = (
     (r'sem_seg_head\.coarse_sem_seg_head\.p(\d)\.(\d+)\.weight$',
@@ -146,9 +157,6 @@ _UNSUPPORTED = (
      'the coarse head reduces channels with a 1x1 conv only when its input '
      'has more channels than CONV_DIM; none of the zoo models does and our '
      'PointRendCoarseMaskHead has no such layer'),
-    (r'.*\.implicit|roi_heads\.mask_head\.point_head\.'
-     r'positional_encoding_gaussian_matrix',
-     'Implicit PointRend is not implemented here'),
     (r'roi_heads\.(box_head|box_predictor)\.\d', 'cascade box heads'),
 )
 
@@ -238,7 +246,8 @@ def _apply(rules, key):
 
 
 def detect_layout(keys) -> str:
-    """``'instance'``, ``'instance-v1'`` or ``'semantic'``."""
+    """``'instance'``, ``'instance-v1'``, ``'instance-implicit'`` or
+    ``'semantic'``."""
     keys = list(keys)
     if any(k.startswith('sem_seg_head.') for k in keys):
         return 'semantic'
@@ -246,6 +255,8 @@ def detect_layout(keys) -> str:
             k.startswith(('roi_heads.mask_coarse_head.',
                           'roi_heads.mask_point_head.')) for k in keys):
         return 'instance-v1'
+    if any(k.startswith('roi_heads.mask_head.parameter_head.') for k in keys):
+        return 'instance-implicit'
     if any(k.startswith('roi_heads.') for k in keys):
         return 'instance'
     raise Detectron2FormatError(

@@ -231,3 +231,82 @@ def test_every_zoo_layout_loads_strictly(model_name, tmp_path):
         assert classes[0] == 'person' and len(classes) == 8
     else:
         assert classes[0] == 'person' and len(classes) == 80
+
+
+IMPLICIT = 'implicit_pointrend_R_50_FPN_1x_coco'
+IMPLICIT_CFG = ('configs/point_rend/'
+                'implicit-point-rend_r50-caffe_fpn_ms-1x_coco_d2-exact.py')
+
+
+@pytest.fixture(scope='module')
+def implicit(tmp_path_factory):
+    """Fixture D: the 1.39 GB zoo pickle, converted (strict load)."""
+    from mmpointrend.apis import init_model
+    ckpt = convert(IMPLICIT, IMPLICIT_CFG, tmp_path_factory.mktemp('impl'))
+    return init_model(
+        osp.join(REPO, IMPLICIT_CFG),
+        ckpt,
+        cfg_options={'model.test_cfg.rcnn.score_thr': 0.0})
+
+
+@pytest.mark.parametrize('image', ['astronaut', 'coffee'])
+def test_implicit_detections_and_masks_equal_detectron2(implicit, image):
+    """Implicit PointRend: the same 100 detections as detectron2, and its
+    masks. The fixture's mask logits are badly scaled (std ~1e4, README), so
+    float32 summation order flips a few boundary pixels: measured 99 of 100
+    masks at IoU >= 0.999 and the worst at 0.997 on each image."""
+    from mmdet.apis import inference_detector
+    golden = dict(
+        np.load(osp.join(FIXTURES, f'{IMPLICIT}.{image}.golden.npz')))
+    with torch.no_grad():
+        pred = inference_detector(implicit,
+                                  osp.join(FIXTURES,
+                                           image + '.png')).pred_instances
+    boxes, scores = pred.bboxes.numpy(), pred.scores.numpy()
+    pairs = match_detections(golden, boxes, scores, pred.labels.numpy())
+    assert len(pairs) == 100
+    gi, oi = map(list, zip(*pairs))
+    assert np.abs(golden['scores'][gi] - scores[oi]).max() < 1e-4
+    assert np.abs(golden['boxes'][gi] - boxes[oi]).max() < 1e-3
+    golden_masks = unpack(golden['masks_packed'], golden['masks_shape'])
+    masks = pred.masks.numpy()
+    ious = np.array([mask_iou(golden_masks[i], masks[j]) for i, j in pairs])
+    assert ious.min() >= 0.99 and (ious >= 0.999).mean() >= 0.98, np.sort(
+        ious)[:5]
+
+
+def test_implicit_mask_branch_on_fixed_boxes_equals_detectron2(implicit):
+    """The mask branch alone (parameter head, 28x28 grid, 3 subdivision
+    steps) on the 50 fixed boxes: the logits' signs and the pasted masks
+    (the README's advice for these badly scaled logits)."""
+    from mmdet.apis.inference import get_test_pipeline_cfg
+    from mmengine.dataset import Compose
+
+    from mmpointrend.models.roi_heads.point_rend_instance_head import \
+        paste_masks
+    for image in ('astronaut', 'coffee'):
+        golden = np.load(osp.join(FIXTURES, f'{IMPLICIT}.{image}.golden.npz'))
+        data = Compose(get_test_pipeline_cfg(implicit.cfg))(
+            dict(img_path=osp.join(FIXTURES, image + '.png'), img_id=0))
+        inputs = implicit.data_preprocessor(
+            dict(inputs=[data['inputs']],
+                 data_samples=[data['data_samples']]))['inputs']
+        boxes = torch.from_numpy(golden['fixed_boxes'])
+        rois = torch.cat([boxes.new_zeros(len(boxes), 1), boxes], 1)
+        with torch.no_grad():
+            logits = implicit.roi_head.refine_masks(
+                implicit.extract_feat(inputs), rois,
+                torch.from_numpy(golden['fixed_classes']))[:, 0]
+        expected = torch.from_numpy(golden['fixed_logits224'].astype(
+            np.float32))
+        assert logits.shape == expected.shape == (50, 224, 224)
+        # measured 99.9991% / 99.9998%
+        assert ((logits > 0) == (expected > 0)).float().mean() > 0.9999
+        height, width = golden['resized_hw'].tolist()
+        pasted = paste_masks(logits.sigmoid(), boxes, height, width,
+                             0.5).numpy()
+        gold = unpack(golden['fixed_pasted_packed'],
+                      golden['fixed_pasted_shape'])
+        ious = np.array([mask_iou(g, p) for g, p in zip(gold, pasted)])
+        assert ious.min() >= 0.99 and (ious >= 0.999).mean() >= 0.96, (
+            image, np.sort(ious)[:5])

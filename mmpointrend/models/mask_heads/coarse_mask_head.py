@@ -14,8 +14,22 @@ from torch import Tensor
 from mmpointrend.registry import DET_MODELS
 
 
+def _conv_fc_layers(in_channels: int, roi_feat_size: int, conv_channels: int,
+                    num_fcs: int, fc_channels: int, outputs: int):
+    """detectron2's ``ConvFCHead``: a stride-2 2x2 conv, ``num_fcs`` FC
+    layers and a linear predictor of ``outputs`` values."""
+    reduce = nn.Conv2d(in_channels, conv_channels, 2, stride=2)
+    dims = [conv_channels * (roi_feat_size // 2)**2] + [fc_channels] * num_fcs
+    fcs = nn.ModuleList(
+        nn.Linear(d_in, d_out) for d_in, d_out in zip(dims, dims[1:]))
+    return reduce, fcs, nn.Linear(dims[-1], outputs)
+
+
 @DET_MODELS.register_module()
 class PointRendCoarseMaskHead(BaseModule):
+
+    #: the RoI head computes ``mask_target`` for :meth:`loss`
+    uses_mask_targets = True
     """``S x S`` box features -> ``K x M x M`` coarse mask logits.
 
     A stride-2 ``2 x 2`` convolution with ReLU (``S -> M``), then fully
@@ -58,12 +72,9 @@ class PointRendCoarseMaskHead(BaseModule):
         self.in_channels = in_channels
         self.roi_feat_size = roi_feat_size
         self.output_size = roi_feat_size // 2
-        self.reduce = nn.Conv2d(in_channels, conv_out_channels, 2, stride=2)
-        dims = [conv_out_channels * self.output_size**2
-                ] + [fc_out_channels] * num_fcs
-        self.fcs = nn.ModuleList(
-            nn.Linear(d_in, d_out) for d_in, d_out in zip(dims, dims[1:]))
-        self.predictor = nn.Linear(dims[-1], num_classes * self.output_size**2)
+        self.reduce, self.fcs, self.predictor = _conv_fc_layers(
+            in_channels, roi_feat_size, conv_out_channels, num_fcs,
+            fc_out_channels, num_classes * self.output_size**2)
         self.loss_mask = DET_MODELS.build(loss_mask)
 
     def init_weights(self) -> None:
@@ -92,17 +103,21 @@ class PointRendCoarseMaskHead(BaseModule):
         Returns:
             Tensor: ``(R, K, M, M)`` logits.
         """
+        return self._outputs(x).reshape(-1, self.num_classes, self.output_size,
+                                        self.output_size)
+
+    def _outputs(self, x: Tensor) -> Tensor:
+        """``(R, C, S, S)`` -> the predictor's ``(R, outputs)``."""
         if x.shape[1:] != (self.in_channels, self.roi_feat_size,
                            self.roi_feat_size):
             raise ValueError(
-                'PointRendCoarseMaskHead expects features of shape (R, '
+                f'{type(self).__name__} expects features of shape (R, '
                 f'{self.in_channels}, {self.roi_feat_size}, '
                 f'{self.roi_feat_size}), got {tuple(x.shape)}')
         x = F.relu(self.reduce(x)).flatten(1)
         for fc in self.fcs:
             x = F.relu(fc(x))
-        return self.predictor(x).reshape(-1, self.num_classes,
-                                         self.output_size, self.output_size)
+        return self.predictor(x)
 
     def loss(self, logits: Tensor, targets: Tensor, labels: Tensor) -> Tensor:
         """Average BCE of the ground-truth class channel.
@@ -119,3 +134,46 @@ class PointRendCoarseMaskHead(BaseModule):
             return logits.sum() * 0
         class_logits = logits[torch.arange(len(labels)), labels]
         return self.loss_mask(class_logits, targets.to(class_logits.dtype))
+
+
+@DET_MODELS.register_module()
+class PointRendParameterHead(PointRendCoarseMaskHead):
+    """Implicit PointRend's parameter head: the coarse head's layers, but the
+    predictor gives each box the ``N`` parameters of its point MLP
+    (:class:`PointRendImplicitPointHead`) instead of a coarse mask.
+
+    Trained only through the point loss, plus an L2 penalty on the
+    parameters (``regularizer * mean(params^2)``, detectron2's
+    ``PARAMS_L2_REGULARIZER``); it needs no mask targets.
+
+    Args:
+        num_params (int): ``N``; the RoI head fills it from its point head.
+        num_classes (int): ``K`` (for the heads' consistency check).
+        regularizer (float): Weight of the L2 penalty. Defaults to 1e-5.
+        **kwargs: The coarse head's layer arguments (``in_channels``,
+            ``roi_feat_size``, ``conv_out_channels``, ``num_fcs``,
+            ``fc_out_channels``, ``init_cfg``).
+    """
+
+    uses_mask_targets = False
+
+    def __init__(self,
+                 num_params: int,
+                 num_classes: int,
+                 regularizer: float = 1e-5,
+                 **kwargs) -> None:
+        super().__init__(num_classes=num_classes, **kwargs)
+        self.num_params = num_params
+        self.regularizer = regularizer
+        self.predictor = nn.Linear(self.predictor.in_features, num_params)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(R, C, S, S)`` box features -> ``(R, N)`` parameters."""
+        return self._outputs(x)
+
+    def loss(self, params: Tensor, targets: Optional[Tensor],
+             labels: Tensor) -> dict:
+        """The L2 penalty on the ``(R, N)`` parameters."""
+        if params.shape[0] == 0:
+            return dict(loss_params_l2=params.sum() * 0)
+        return dict(loss_params_l2=self.regularizer * params.pow(2).mean())

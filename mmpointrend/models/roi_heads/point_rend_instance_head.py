@@ -136,11 +136,17 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             kwargs.get('train_cfg'), _TRAIN_DEFAULTS)
         kwargs['test_cfg'] = _with_defaults(
             kwargs.get('test_cfg'), _TEST_DEFAULTS)
+        point_head = DET_MODELS.build(point_head)
+        # a head that predicts points from per-box parameters (Implicit
+        # PointRend) tells the parameter head how many it needs
+        if hasattr(point_head, 'num_params') and isinstance(
+                kwargs.get('mask_head'), dict):
+            kwargs['mask_head'].setdefault('num_params', point_head.num_params)
         super().__init__(**kwargs)
         if not (self.with_bbox and self.with_mask):
             raise ValueError('PointRendInstanceRoIHead needs bbox_head, '
                              'mask_roi_extractor and mask_head')
-        self.point_head = DET_MODELS.build(point_head)
+        self.point_head = point_head
         self.loss_point = DET_MODELS.build(loss_point)
         self.uncertainty = build_uncertainty(uncertainty)
         self._check_consistency()
@@ -173,15 +179,24 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                 f'roi_feat_size={self.mask_head.roi_feat_size}')
         if self.train_cfg is not None:
             mask_size = self.train_cfg.get('mask_size')
-            if mask_size != self.mask_head.output_size:
+            if self.mask_head.uses_mask_targets and \
+                    mask_size != self.mask_head.output_size:
                 raise ValueError(
                     f'train_cfg.rcnn.mask_size={mask_size} must equal the '
                     f'coarse mask size {self.mask_head.output_size} '
                     '(mask_head.roi_feat_size / 2)')
-            if self.train_cfg.point_sampling not in ('importance', 'grid'):
+            sampling = self.train_cfg.point_sampling
+            if sampling not in ('importance', 'grid', 'uniform'):
                 raise ValueError(
-                    "train_cfg.rcnn.point_sampling must be 'importance' or "
-                    f"'grid', got {self.train_cfg.point_sampling!r}")
+                    "train_cfg.rcnn.point_sampling must be 'importance', "
+                    f"'grid' or 'uniform', got {sampling!r}")
+            if sampling == 'importance' and \
+                    not self.mask_head.uses_mask_targets:
+                raise ValueError(
+                    f'{type(self.mask_head).__name__} gives no coarse mask '
+                    'to sample points by uncertainty from: set '
+                    "train_cfg.rcnn.point_sampling='uniform' (as detectron2's "
+                    'Implicit PointRend) or \'grid\'')
 
     # ------------------------------------------------------------------
     # shared pieces
@@ -277,11 +292,15 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
         features, coarse = self._coarse_logits(x, pos_rois)
-        mask_targets = mask_target(
-            [res.pos_priors for res in sampling_results],
-            [res.pos_assigned_gt_inds for res in sampling_results],
-            [gt.masks for gt in batch_gt_instances], self.train_cfg)
+        mask_targets = None
+        if self.mask_head.uses_mask_targets:
+            mask_targets = mask_target(
+                [res.pos_priors for res in sampling_results],
+                [res.pos_assigned_gt_inds for res in sampling_results],
+                [gt.masks for gt in batch_gt_instances], self.train_cfg)
         loss_mask = self.mask_head.loss(coarse, mask_targets, labels)
+        if not isinstance(loss_mask, dict):
+            loss_mask = dict(loss_mask=loss_mask)
 
         rel_points = self._training_points(coarse, labels)
         predict = self.point_head.predictor(features, coarse, labels)
@@ -298,7 +317,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         return dict(
             mask_preds=coarse,
             mask_targets=mask_targets,
-            loss_mask=dict(loss_mask=loss_mask, loss_point=loss_point))
+            loss_mask=dict(loss_mask, loss_point=loss_point))
 
     def _training_points(self, coarse: Tensor, labels: Tensor) -> Tensor:
         """``(R, P, 2)`` training points of each positive box."""
@@ -307,6 +326,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         if cfg.point_sampling == 'grid':
             side = int(round(cfg.num_points**0.5))
             return regular_grid_points(num_rois, side, device=coarse.device)
+        if cfg.point_sampling == 'uniform':
+            return torch.rand(
+                num_rois, cfg.num_points, 2, device=coarse.device)
         gt_logits = coarse[torch.arange(num_rois), labels][:, None].detach()
         return sample_training_points(gt_logits, self.uncertainty,
                                       cfg.num_points, cfg.oversample_ratio,
@@ -375,11 +397,6 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         features, coarse = self._coarse_logits(x, rois)
         features = self.point_head.prepare_features(
             features, self._num_refined_points(len(rois)))
-        # the subdivided logits, hence point selection and uncertainty, stay
-        # in fp32 under mixed precision (bf16 / fp16 ties would pick points
-        # at random); the point head itself runs in the autocast dtype
-        rows = torch.arange(len(labels), device=labels.device)
-        class_logits = coarse[rows, labels].float()[:, None]
         chunk = self.chunk_size(features, rois.device)
         refined = []
         for start in range(0, rois.shape[0], chunk):
@@ -387,21 +404,48 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             predict = self.point_head.predictor(
                 features.select(start, end), coarse[start:end],
                 labels[start:end])
+            initial = self._initial_logits(coarse[start:end],
+                                           labels[start:end], predict)
             report = None if on_step is None else (
                 lambda record, start=start: on_step(
                     dict(record, region_offset=start)))
             refined.append(
                 subdivide(
-                    class_logits[start:end],
+                    initial,
                     predict,
                     self.uncertainty,
                     cfg.subdivision_steps,
                     cfg.subdivision_num_points,
                     cfg.scale_factor,
                     region_steps=self._region_steps(rois[start:end],
-                                                    coarse.shape[-1]),
+                                                    initial.shape[-1]),
                     on_step=report))
         return torch.cat(refined)
+
+    def _initial_logits(self, coarse: Tensor, labels: Tensor,
+                        predict) -> Tensor:
+        """``(R, 1, h, w)`` logits the subdivision starts from, in fp32 (so
+        that point selection and uncertainty stay fp32 under mixed
+        precision; the point head runs in the autocast dtype).
+
+        A coarse head's ``(R, K, M, M)`` map gives its predicted class's
+        channel. A head without one (Implicit PointRend's ``(R, N)``
+        parameters) starts from the point head on a regular grid of
+        ``subdivision_num_points`` cells (28x28), as detectron2.
+        """
+        num = len(labels)
+        if coarse.dim() == 4:
+            rows = torch.arange(num, device=labels.device)
+            return coarse[rows, labels].float()[:, None]
+        side = int(round(self.test_cfg.subdivision_num_points**0.5))
+        if side * side != self.test_cfg.subdivision_num_points:
+            raise ValueError('a point head without coarse masks starts from '
+                             'a square grid: subdivision_num_points must be '
+                             f'a square, got '
+                             f'{self.test_cfg.subdivision_num_points}')
+        grid = regular_grid_points(num, side, device=coarse.device)
+        logits = predict(grid, torch.arange(num, device=coarse.device))
+        return logits.float().reshape(num, 1, side, side)
 
     def chunk_size(self, features: PointFeatures, device: torch.device) -> int:
         """Boxes refined at once: as many as the point head's temporaries
