@@ -123,10 +123,13 @@ def test_config_builds_and_runs(config):
     model.train()
     data = model.data_preprocessor(packed, True)
     losses = model(**data, mode='loss')
-    assert 'loss_mask' in losses
+    implicit = cfg.model.roi_head.mask_head.type == 'PointRendParameterHead'
+    # Implicit PointRend has no coarse mask: an L2 term on its parameters
+    assert ('loss_params_l2' if implicit else 'loss_mask') in losses
     if cfg.model.roi_head.type == 'PointRendInstanceRoIHead':
         assert 'loss_point' in losses
-        assert cfg.model.train_cfg.rcnn.mask_size == 7
+        # the coarse head's 7x7 targets (the implicit head needs none)
+        assert implicit or cfg.model.train_cfg.rcnn.mask_size == 7
     total = sum(v.sum() for k, v in losses.items()
                 if 'loss' in k and isinstance(v, torch.Tensor))
     assert torch.isfinite(total)
