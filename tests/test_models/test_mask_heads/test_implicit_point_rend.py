@@ -6,7 +6,7 @@ import os.path as osp
 
 import torch
 import torch.nn.functional as F
-from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
+from helpers import DEMO_PR_CFG, load_demo_cfg
 from mmengine.config import Config
 from mmengine.runner import Runner
 
