@@ -9,15 +9,12 @@
 # and P2 features; no coarse mask. Trained on 14x14 uniform points per box
 # (+ an L2 penalty 1e-5 on the parameters); inference predicts a 28x28 grid,
 # then 3 subdivision steps of 28x28 points to 224x224.
+_base_ = './point-rend_mask-branch.py'
+
 implicit_point_rend_roi_head = dict(
     type='PointRendInstanceRoIHead',
-    mask_roi_extractor=dict(
-        _delete_=True,
-        type='PointRendGridExtractor',
-        featmap_strides=[4],
-        featmap_indices=[0],
-        out_size=14,
-        out_channels=256),
+    # the same 14x14 grid of P2 per box as PointRend's coarse head
+    mask_roi_extractor={{_base_.point_rend_roi_head.mask_roi_extractor}},
     mask_head=dict(
         _delete_=True,
         type='PointRendParameterHead',
