@@ -21,7 +21,8 @@ from mmengine.config import Config
 import mmpointrend  # noqa: F401
 from mmpointrend.apis import build_runner
 from mmpointrend.datasets import (generate_coco_shapes,
-                                  generate_semantic_scenes, use_data_root)
+                                  generate_semantic_scenes,
+                                  sample_point_annotations, use_data_root)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TASKS = dict(
@@ -43,6 +44,20 @@ TASKS = dict(
                  ('boundary F', 'boundary/bF'), ('mAcc', 'mAcc'), ('aAcc',
                                                                    'aAcc')),
         iters=800),
+    # same data and budget as 'instance'; train_points_n10.json is made
+    # from train.json by sample_point_annotations
+    pointsup=dict(
+        data='instance',
+        models=(('PointRend (full masks)',
+                 'configs/demo/point-rend_r18-tiny_fpn_shapes.py'),
+                ('PointRend (10 points per object)',
+                 'configs/demo/point-rend_r18-tiny_fpn_shapes_point-sup.py'),
+                ('Implicit PointRend (full masks)',
+                 'configs/demo/implicit-point-rend_r18-tiny_fpn_shapes.py')),
+        metrics=(('mask AP', 'coco/segm_mAP'), ('AP50', 'coco/segm_mAP_50'),
+                 ('AP75', 'coco/segm_mAP_75'), ('Boundary AP', 'boundary/bAP'),
+                 ('box AP', 'coco/bbox_mAP')),
+        iters=500),
 )
 
 
@@ -50,7 +65,11 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument(
-        '--task', choices=['all', 'instance', 'semantic'], default='all')
+        '--task',
+        choices=['all', 'instance', 'semantic', 'pointsup'],
+        default='all',
+        help="'pointsup': full-mask vs point-supervised PointRend vs "
+        "Implicit PointRend (not part of 'all')")
     parser.add_argument(
         '--iters',
         type=int,
@@ -62,8 +81,9 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--only',
-        choices=['baseline', 'pointrend'],
-        help='train only one of the two models')
+        choices=['baseline', 'pointrend', 'full', 'points', 'implicit'],
+        help='train only one of the models (pointsup: full / points / '
+        'implicit)')
     parser.add_argument(
         '--eval-only',
         action='store_true',
@@ -111,7 +131,13 @@ def make_data(task: str, work_dir: str, args) -> str:
 def run_task(task: str, work_dir: str, args) -> str:
     spec = TASKS[task]
     iters = args.iters or spec['iters']
-    data_root = make_data(task, work_dir, args)
+    data_root = make_data(spec.get('data', task), work_dir, args)
+    if task == 'pointsup':
+        points = osp.join(data_root, 'train_points_n10.json')
+        with open(osp.join(data_root, 'train.json')) as f:
+            coco = json.load(f)
+        with open(points, 'w') as f:
+            json.dump(sample_point_annotations(coco, 10, args.seed), f)
     rows = []
     previous = osp.join(work_dir, f'results_{task}.json')
     # --eval-only keeps the training times the training run measured
@@ -119,7 +145,10 @@ def run_task(task: str, work_dir: str, args) -> str:
         r['model']: r.get('train_s')
         for r in json.load(open(previous))
     } if args.eval_only and osp.exists(previous) else {}
-    for (name, path), key in zip(spec['models'], ('baseline', 'pointrend')):
+    keys = ('baseline', 'pointrend', 'third')
+    if task == 'pointsup':
+        keys = ('full', 'points', 'implicit')
+    for (name, path), key in zip(spec['models'], keys):
         if args.only and args.only != key:
             continue
         cfg = demo_cfg(path, data_root, osp.join(work_dir, task, key), iters,
@@ -140,7 +169,7 @@ def run_task(task: str, work_dir: str, args) -> str:
         t0 = time.time()
         metrics = runner.test()
         test_s = time.time() - t0
-        scale = 100 if task == 'instance' else 1  # coco AP is in [0, 1]
+        scale = 1 if task == 'semantic' else 100  # coco AP is in [0, 1]
         rows.append(
             dict(
                 model=name,

@@ -201,7 +201,9 @@ def _instance_pairs():
     pairs = {}
     for c in INSTANCE:
         name = osp.basename(c)
-        if c.startswith('configs/point_rend/') and 'd2-exact' not in name:
+        # point-supervised configs differ in their training data on purpose
+        if c.startswith('configs/point_rend/') and 'd2-exact' not in name \
+                and 'point-sup' not in name:
             base = 'mask-rcnn_' + name.split('_', 1)[1]
             if 'cityscapes' not in base:
                 base = base.replace('_ms-', '_ms-poly-').replace(
@@ -332,3 +334,20 @@ def test_coco_train_pipeline_keeps_every_instance(config, shapes_data):
         assert len(sample.gt_instances) == expected
         assert len(sample.gt_instances.masks) == expected
         assert len(sample.ignored_instances) == 0
+
+
+@pytest.mark.parametrize(
+    'config',
+    [c for c in INSTANCE if 'point-sup' in c and 'configs/demo' not in c])
+def test_point_sup_configs_differ_from_theirs_only_in_training_data(config):
+    """The point-supervised config is its mask-supervised twin with a train
+    dataset of point annotations (same model, schedule, test)."""
+    ours = _load(config)
+    twin = _load(config.replace('_point-sup', ''))
+    for key in ('model', 'param_scheduler', 'optim_wrapper', 'train_cfg',
+                'test_dataloader', 'test_evaluator'):
+        assert ours.get(key) == twin.get(key), key
+    dataset = ours.train_dataloader.dataset
+    assert dataset.type == 'PointSupCocoDataset'
+    assert 'without_masks' in dataset.ann_file
+    assert [t['type'] for t in dataset.pipeline][-1] == 'PackPointSupInputs'

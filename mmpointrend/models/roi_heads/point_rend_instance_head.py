@@ -25,8 +25,8 @@ from ..checks import check_keys
 from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
                      bitmap_point_labels, box_points_to_image_points,
-                     polygon_edges, polygon_point_labels, regular_grid_points,
-                     sample_training_points, subdivide)
+                     point_sample, polygon_edges, polygon_point_labels,
+                     regular_grid_points, sample_training_points, subdivide)
 
 # Keys the PointRend RoI head reads from ``train_cfg.rcnn`` / ``test_cfg.rcnn``
 # beside mmdet's own; anything else is reported as a likely typo.
@@ -283,12 +283,19 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             sampling_results (list[SamplingResult]): Per image.
             bbox_feats (Tensor): Unused (mmdet's signature).
             batch_gt_instances (list[InstanceData]): Per image, with
-                ``masks`` as :class:`BitmapMasks` or :class:`PolygonMasks`.
+                ``masks`` as :class:`BitmapMasks` or :class:`PolygonMasks`,
+                or, for point supervision (PointSup), ``point_coords``
+                (box-relative) and ``point_labels`` instead (see
+                :meth:`point_supervised_loss`).
 
         Returns:
             dict: ``mask_preds`` (coarse logits), ``mask_targets`` and
             ``loss_mask`` (a dict with ``loss_mask`` and ``loss_point``).
         """
+        if len(batch_gt_instances) and \
+                'point_coords' in batch_gt_instances[0]:
+            return self.point_supervised_loss(x, sampling_results,
+                                              batch_gt_instances)
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
         features, coarse = self._coarse_logits(x, pos_rois)
@@ -318,6 +325,63 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             mask_preds=coarse,
             mask_targets=mask_targets,
             loss_mask=dict(loss_mask, loss_point=loss_point))
+
+    def point_supervised_loss(self, x: Tuple[Tensor],
+                              sampling_results: List[SamplingResult],
+                              batch_gt_instances: InstanceList) -> dict:
+        """PointSup: the mask branch learns from the annotated points only.
+
+        Each positive proposal takes its ground-truth instance's points
+        (box-relative in ``gt_instances.point_coords``, mapped through the
+        instance's box into the proposal's frame); points outside the
+        proposal and padding (label -1) are ignored, as detectron2's PointSup.
+        The coarse head's loss is its predicted class's logits interpolated
+        at those points (no mask loss); a parameter head adds its own
+        penalty; the point head is trained at the same points.
+        """
+        pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
+        labels = torch.cat([res.pos_gt_labels for res in sampling_results])
+        features, coarse = self._coarse_logits(x, pos_rois)
+        points, targets = [], []
+        for res, gt in zip(sampling_results, batch_gt_instances):
+            idx = res.pos_assigned_gt_inds
+            boxes = gt.bboxes[idx]
+            boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
+            img_points = box_points_to_image_points(
+                gt.point_coords[idx].to(boxes.dtype), boxes)
+            prior = res.pos_priors
+            size = (prior[:, 2:] - prior[:, :2]).clamp(min=1e-6)[:, None]
+            rel = (img_points - prior[:, None, :2]) / size
+            inside = ((rel >= 0) & (rel <= 1)).all(-1)
+            points.append(rel)
+            targets.append(
+                torch.where(inside, gt.point_labels[idx].long(),
+                            torch.full_like(gt.point_labels[idx].long(), -1)))
+        points, targets = torch.cat(points), torch.cat(targets)
+        valid = (targets >= 0).float()
+        num_valid = valid.sum().clamp(min=1)
+        losses = {}
+        if coarse.dim() == 4:  # a coarse mask: its class channel at points
+            rows = torch.arange(len(labels), device=labels.device)
+            coarse_pts = point_sample(coarse[rows, labels][:, None], points)[:,
+                                                                             0]
+            losses['loss_mask'] = self.loss_point(
+                coarse_pts,
+                targets.clamp(min=0).float(),
+                weight=valid,
+                avg_factor=num_valid)
+        else:
+            loss = self.mask_head.loss(coarse, None, labels)
+            losses.update(
+                loss if isinstance(loss, dict) else dict(loss_mask=loss))
+        logits = self.point_head.predictor(features, coarse, labels)(
+            points, all_regions(len(pos_rois), pos_rois.device))[:, 0]
+        losses['loss_point'] = self.loss_point(
+            logits,
+            targets.clamp(min=0).float(),
+            weight=valid,
+            avg_factor=num_valid)
+        return dict(mask_preds=coarse, mask_targets=None, loss_mask=losses)
 
     def _training_points(self, coarse: Tensor, labels: Tensor) -> Tensor:
         """``(R, P, 2)`` training points of each positive box."""
