@@ -91,6 +91,40 @@ def match_detections(golden: dict, boxes, scores, labels):
     return pairs
 
 
+def model_inputs(model, image: str) -> dict:
+    """A fixture image through the config's test pipeline and the model's
+    data preprocessor: ``inputs`` and ``data_samples``."""
+    from mmdet.apis.inference import get_test_pipeline_cfg
+    from mmengine.dataset import Compose
+    data = Compose(get_test_pipeline_cfg(model.cfg))(
+        dict(img_path=osp.join(FIXTURES, image + '.png'), img_id=0))
+    return model.data_preprocessor(
+        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))
+
+
+def fixed_box_masks(model, golden: dict, image: str):
+    """The mask branch alone on the 50 fixed boxes: its ``(50, 224, 224)``
+    logits, detectron2's, and the pasted masks of both (resized image)."""
+    from mmpointrend.models.roi_heads.point_rend_instance_head import \
+        paste_masks
+    data = model_inputs(model, image)
+    assert tuple(data['data_samples'][0].img_shape) == tuple(
+        golden['resized_hw'])
+    boxes = torch.from_numpy(golden['fixed_boxes'])
+    rois = torch.cat([boxes.new_zeros(len(boxes), 1), boxes], 1)
+    with torch.no_grad():
+        logits = model.roi_head.refine_masks(
+            model.extract_feat(data['inputs']), rois,
+            torch.from_numpy(golden['fixed_classes']))[:, 0]
+    expected = torch.from_numpy(golden['fixed_logits224'].astype(np.float32))
+    assert logits.shape == expected.shape == (50, 224, 224)
+    height, width = golden['resized_hw'].tolist()
+    pasted = paste_masks(logits.sigmoid(), boxes, height, width, 0.5).numpy()
+    gold = unpack(golden['fixed_pasted_packed'], golden['fixed_pasted_shape'])
+    ious = np.array([mask_iou(g, p) for g, p in zip(gold, pasted)])
+    return logits, expected, ious
+
+
 @pytest.fixture(scope='module')
 def r50(tmp_path_factory):
     from mmpointrend.apis import init_model
@@ -125,13 +159,8 @@ def test_r50_detections_and_masks_equal_detectron2(r50, image):
 @pytest.mark.parametrize('image', ['astronaut', 'coffee'])
 def test_r50_rpn_proposals_equal_detectron2(r50, image):
     """The logit-ranked RPN keeps detectron2's 1000 proposals, in order."""
-    from mmdet.apis.inference import get_test_pipeline_cfg
-    from mmengine.dataset import Compose
     golden = np.load(osp.join(FIXTURES, f'{R50}.{image}.golden.npz'))
-    data = Compose(get_test_pipeline_cfg(r50.cfg))(
-        dict(img_path=osp.join(FIXTURES, image + '.png'), img_id=0))
-    data = r50.data_preprocessor(
-        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]))
+    data = model_inputs(r50, image)
     with torch.no_grad():
         x = r50.extract_feat(data['inputs'])
         proposals = r50.rpn_head.predict(
@@ -156,40 +185,14 @@ def test_r50_rpn_proposals_equal_detectron2(r50, image):
 def test_r50_mask_branch_on_fixed_boxes_equals_detectron2(r50):
     """The mask branch alone (coarse head + 5 subdivision steps) on the 50
     fixed boxes: pre-paste logits and pasted masks."""
-    from mmdet.apis.inference import get_test_pipeline_cfg
-    from mmengine.dataset import Compose
-
-    from mmpointrend.models.roi_heads.point_rend_instance_head import \
-        paste_masks
     for image in ('astronaut', 'coffee'):
         golden = np.load(osp.join(FIXTURES, f'{R50}.{image}.golden.npz'))
-        data = Compose(get_test_pipeline_cfg(r50.cfg))(
-            dict(img_path=osp.join(FIXTURES, image + '.png'), img_id=0))
-        assert tuple(data['data_samples'].img_shape) == tuple(
-            golden['resized_hw'])
-        inputs = r50.data_preprocessor(
-            dict(inputs=[data['inputs']],
-                 data_samples=[data['data_samples']]))['inputs']
-        boxes = torch.from_numpy(golden['fixed_boxes'])
-        rois = torch.cat([boxes.new_zeros(len(boxes), 1), boxes], 1)
-        with torch.no_grad():
-            logits = r50.roi_head.refine_masks(
-                r50.extract_feat(inputs), rois,
-                torch.from_numpy(golden['fixed_classes']))[:, 0]
-        expected = torch.from_numpy(golden['fixed_logits224'].astype(
-            np.float32))
-        assert logits.shape == expected.shape == (50, 224, 224)
+        logits, expected, ious = fixed_box_masks(r50, golden, image)
         diff = (logits - expected).abs()
         # float16 storage plus float32 noise; a cell may swap where two
         # candidates tie in uncertainty (README), so allow a handful
         assert (diff > 0.02).float().mean() < 1e-4, float(diff.max())
-        height, width = golden['resized_hw'].tolist()
-        pasted = paste_masks(logits.sigmoid(), boxes, height, width,
-                             0.5).numpy()
-        gold = unpack(golden['fixed_pasted_packed'],
-                      golden['fixed_pasted_shape'])
-        ious = [mask_iou(g, p) for g, p in zip(gold, pasted)]
-        assert min(ious) >= 0.999, (image, sorted(ious)[:5])
+        assert ious.min() >= 0.999, (image, np.sort(ious)[:5])
 
 
 def test_semantic_r101_labels_equal_detectron2(tmp_path):
@@ -279,34 +282,10 @@ def test_implicit_mask_branch_on_fixed_boxes_equals_detectron2(implicit):
     """The mask branch alone (parameter head, 28x28 grid, 3 subdivision
     steps) on the 50 fixed boxes: the logits' signs and the pasted masks
     (the README's advice for these badly scaled logits)."""
-    from mmdet.apis.inference import get_test_pipeline_cfg
-    from mmengine.dataset import Compose
-
-    from mmpointrend.models.roi_heads.point_rend_instance_head import \
-        paste_masks
     for image in ('astronaut', 'coffee'):
         golden = np.load(osp.join(FIXTURES, f'{IMPLICIT}.{image}.golden.npz'))
-        data = Compose(get_test_pipeline_cfg(implicit.cfg))(
-            dict(img_path=osp.join(FIXTURES, image + '.png'), img_id=0))
-        inputs = implicit.data_preprocessor(
-            dict(inputs=[data['inputs']],
-                 data_samples=[data['data_samples']]))['inputs']
-        boxes = torch.from_numpy(golden['fixed_boxes'])
-        rois = torch.cat([boxes.new_zeros(len(boxes), 1), boxes], 1)
-        with torch.no_grad():
-            logits = implicit.roi_head.refine_masks(
-                implicit.extract_feat(inputs), rois,
-                torch.from_numpy(golden['fixed_classes']))[:, 0]
-        expected = torch.from_numpy(golden['fixed_logits224'].astype(
-            np.float32))
-        assert logits.shape == expected.shape == (50, 224, 224)
+        logits, expected, ious = fixed_box_masks(implicit, golden, image)
         # measured 99.9991% / 99.9998%
         assert ((logits > 0) == (expected > 0)).float().mean() > 0.9999
-        height, width = golden['resized_hw'].tolist()
-        pasted = paste_masks(logits.sigmoid(), boxes, height, width,
-                             0.5).numpy()
-        gold = unpack(golden['fixed_pasted_packed'],
-                      golden['fixed_pasted_shape'])
-        ious = np.array([mask_iou(g, p) for g, p in zip(gold, pasted)])
         assert ious.min() >= 0.99 and (ious >= 0.999).mean() >= 0.96, (
             image, np.sort(ious)[:5])

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from .point_ops import (bilinear_gather, box_points_to_image_points,
-                        channels_last_table)
+                        channels_last_table, sample_image_features)
 
 
 class PointFeatures:
@@ -98,22 +98,27 @@ class PointFeatures:
                 regions.
             regions (Tensor): ``(R',)`` region indices.
         """
-        if self.boxes is not None:
+        if self.boxes is not None:  # boxes: image points of each level
             boxes = self.boxes[regions]
             img_points = box_points_to_image_points(points, boxes[:, 1:])
-            batch_inds = boxes[:, 0].long()
-        else:
-            batch_inds = regions.long()
-        out = []
-        for i, (m, table) in enumerate(zip(self.maps, self.tables)):
+            return [
+                sample_image_features(
+                    m,
+                    boxes[:, 0],
+                    img_points,
+                    stride,
+                    table=table,
+                    channels_last=True) for m, table, stride in zip(
+                        self.maps, self.tables, self.strides)
+            ]
+        out = []  # whole images: points relative to each map's extent
+        for m, table in zip(self.maps, self.tables):
             height, width = m.shape[-2:]
-            if self.boxes is not None:
-                cells = img_points / self.strides[i]
-            else:
-                cells = points * points.new_tensor([width, height])
             out.append(
-                bilinear_gather(table, batch_inds * (height * width), height,
-                                width, cells))
+                bilinear_gather(table,
+                                regions.long() * (height * width), height,
+                                width,
+                                points * points.new_tensor([width, height])))
         return out
 
     def sample(self, points: Tensor, regions: Tensor) -> Tensor:
