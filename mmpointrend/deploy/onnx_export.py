@@ -19,7 +19,9 @@ The point features are read by ``embedding_bag`` in PyTorch; while exporting
 (``torch.onnx.is_in_onnx_export()``) :func:`bilinear_gather` uses gathers,
 which ONNX has.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import json
 
 import numpy as np
 import torch
@@ -86,27 +88,31 @@ class InstanceMaskGraph(nn.Module):
 
 
 class SemanticGraph(nn.Module):
-    """The whole semantic PointRend segmentor for one input size.
+    """The whole semantic PointRend segmentor, ``image (1, 3, H, W) ->
+    logits (1, K, H, W)`` at any input size (no padding, as mmseg's whole
+    inference).
 
     Args:
         segmentor: an mmseg ``CascadeEncoderDecoder`` whose last head is
             :class:`PointRendSemanticHead`.
-        input_size (tuple[int, int]): ``(H, W)`` of the exported input.
     """
 
-    def __init__(self, segmentor, input_size: Tuple[int, int]):
+    def __init__(self, segmentor):
         super().__init__()
         self.segmentor = segmentor
         self.normalise = _Normalise(segmentor.data_preprocessor)
-        self.input_size = tuple(int(s) for s in input_size)
+        mode = segmentor.test_cfg.get('mode', 'whole')
+        if mode != 'whole':
+            raise ValueError(f"test_cfg.mode='{mode}': the graph runs whole "
+                             "inference; export with mode='whole'")
 
     def forward(self, img: Tensor) -> Tensor:
         seg = self.segmentor
         x = seg.extract_feat(self.normalise(img))
         out = seg.decode_head[0].forward(x)
+        size = img.shape[-2:]  # traced: the graph's input size
         for head in seg.decode_head[1:]:
-            # the input size is a constant of the exported graph
-            meta = dict(img_shape=self.input_size, pad_shape=self.input_size)
+            meta = dict(img_shape=size, pad_shape=size)
             out = head.predict(x, out, [meta], seg.test_cfg)
         return out
 
@@ -228,42 +234,188 @@ def export_instance(config: str,
         input_size=tuple(img.shape[-2:]))
 
 
-def export_semantic(config: str,
-                    checkpoint: Optional[str],
-                    img_path: str,
-                    out: str,
-                    model=None) -> dict:
-    """Export :class:`SemanticGraph` for one image size and check it with
-    onnxruntime against PyTorch (and the model's own inference).
+def _finish(path: str, initializers: Dict[str, float],
+            metadata: Dict[str, str]) -> List[str]:
+    """Set initializers by name, store metadata, check that every node is a
+    standard ONNX operator. Returns the graph's operator types."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(path)
+    found = set()
+    for init in model.graph.initializer:
+        if init.name in initializers:
+            value = np.asarray(
+                initializers[init.name],
+                dtype=numpy_helper.to_array(init).dtype)
+            init.CopyFrom(numpy_helper.from_array(value, init.name))
+            found.add(init.name)
+    missing = set(initializers) - found
+    if missing:
+        raise RuntimeError(f'initializers {sorted(missing)} not found in '
+                           f'{path}: cannot set them after tracing')
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    custom = {n.op_type for n in model.graph.node if n.domain not in ('', 'ai.onnx')}
+    if custom:
+        raise RuntimeError(f'non-standard operators in the graph: {custom}')
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return sorted({n.op_type for n in model.graph.node})
+
+
+def export_detector(model, img_path: str, out: str, opset: int = 17) -> dict:
+    """Export the whole detector (:class:`DetectorGraph`) with dynamic input
+    size and number of detections, traced on ``img_path``.
+
+    The trace keeps every candidate (score threshold -1), so that the mask
+    branch is recorded whatever the image; the config's ``score_thr`` is
+    then written into the graph.
 
     Returns:
-        dict: ``max_abs_diff`` of the logits, ``label_mismatch`` (fraction of
-        pixels whose class differs from PyTorch's graph),
-        ``inference_mismatch`` (from ``mmseg.apis.inference_model``),
+        dict: ``ops`` (operator types), ``export_size``.
+    """
+    from .detector_graph import (DetectorGraph, detector_metadata,
+                                 output_names)
+    model.eval()
+    graph = DetectorGraph(model).eval()
+    inputs, _ = _pipeline_input(model.cfg, img_path, 'mmdet')
+    img = inputs[None].float()
+    score_thr = float(graph.score_thr)
+    names = output_names()
+    dynamic = {name: {0: 'num_detections'} for name in names}
+    dynamic['image'] = {2: 'height', 3: 'width'}
+    graph.score_thr.fill_(-1.0)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                graph, (img, ),
+                out,
+                input_names=['image'],
+                output_names=names,
+                dynamic_axes=dynamic,
+                opset_version=max(opset, 16),  # RoiAlign half_pixel
+                dynamo=False)
+    finally:
+        graph.score_thr.fill_(score_thr)
+    ops = _finish(out, {'score_thr': score_thr},
+                  dict(detector_metadata(model, graph), task='"instance"'))
+    return dict(ops=ops, export_size=tuple(img.shape[-2:]))
+
+
+def check_detector(model, onnx_path: str, img_path: str) -> dict:
+    """The exported file on ``img_path`` the way a user runs it
+    (:mod:`ort_infer`: cv2 load, the config's resize, graph, paste at the
+    original size) against the PyTorch model's ``test_step``.
+
+    Returns:
+        dict: ``num_pytorch``, ``num_onnx``, ``matched`` (same class, box IoU
+        > 0.9, greedy), ``match_fraction`` (of the larger count; 1 when both
+        are 0), ``min_mask_iou`` / ``mean_mask_iou`` over the matches,
+        ``max_score_diff``, ``max_box_diff`` (original pixels),
         ``input_size``.
     """
+    import cv2
+
+    from . import ort_infer
+    from .compare import mask_iou, match_detections
+    inputs, sample = _pipeline_input(model.cfg, img_path, 'mmdet')
+    with torch.no_grad():
+        ref = model.test_step(dict(inputs=[inputs],
+                                   data_samples=[sample]))[0].pred_instances
+    session, meta = ort_infer.load_session(onnx_path)
+    got = ort_infer.predict(session, meta, cv2.imread(img_path,
+                                                      cv2.IMREAD_COLOR))
+    ref_boxes, ref_scores = ref.bboxes.numpy(), ref.scores.numpy()
+    ref_labels, ref_masks = ref.labels.numpy(), ref.masks.numpy()
+    pairs = match_detections(ref_boxes, ref_scores, ref_labels, got['boxes'],
+                             got['scores'], got['labels'])
+    ious = [mask_iou(ref_masks[i], got['masks'][j]) for i, j in pairs]
+    most = max(len(ref_boxes), len(got['boxes']))
+    return dict(
+        image=img_path,
+        input_size=tuple(inputs.shape[-2:]),
+        num_pytorch=len(ref_boxes),
+        num_onnx=len(got['boxes']),
+        matched=len(pairs),
+        match_fraction=len(pairs) / most if most else 1.0,
+        min_mask_iou=min(ious) if ious else 1.0,
+        mean_mask_iou=float(np.mean(ious)) if ious else 1.0,
+        max_score_diff=max(
+            (abs(float(ref_scores[i] - got['scores'][j])) for i, j in pairs),
+            default=0.0),
+        max_box_diff=max((float(
+            np.abs(ref_boxes[i] - got['boxes'][j]).max()) for i, j in pairs),
+                         default=0.0))
+
+
+def export_semantic(model, img_path: str, out: str, opset: int = 17) -> dict:
+    """Export :class:`SemanticGraph` with a dynamic input size, traced on
+    ``img_path`` after the test pipeline.
+
+    Returns:
+        dict: ``ops``, ``export_size``.
+    """
+    model.eval()
+    inputs, _ = _pipeline_input(model.cfg, img_path, 'mmseg')
+    graph = SemanticGraph(model).eval()
+    img = inputs[None].float()
+    with torch.no_grad():
+        torch.onnx.export(
+            graph, (img, ),
+            out,
+            input_names=['image'],
+            output_names=['logits'],
+            dynamic_axes=dict(
+                image={
+                    2: 'height',
+                    3: 'width'
+                }, logits={
+                    2: 'height',
+                    3: 'width'
+                }),
+            opset_version=opset,
+            dynamo=False)
+    resize = None
+    for t in model.cfg.test_dataloader.dataset.pipeline:
+        if t['type'] == 'Resize':
+            resize = dict(
+                scale=list(t['scale']),
+                keep_ratio=bool(t.get('keep_ratio', False)),
+                backend=t.get('backend', 'cv2'),
+                interpolation=t.get('interpolation', 'bilinear'))
+    meta = dict(
+        task='semantic',
+        input='float32 (1, 3, H, W): the image as cv2.imread loads it '
+        '(BGR, 0-255), resized as "resize" says',
+        outputs='logits (1, K, H, W) at the input size',
+        resize=resize,
+        classes=list((getattr(model, 'dataset_meta', None)
+                      or {}).get('classes', [])))
+    ops = _finish(out, {}, {k: json.dumps(v) for k, v in meta.items()})
+    return dict(ops=ops, export_size=tuple(img.shape[-2:]))
+
+
+def check_semantic(model, onnx_path: str, img_path: str) -> dict:
+    """The exported file run as a user runs it (:mod:`ort_infer`) against
+    mmseg's ``inference_model`` on ``img_path``.
+
+    Returns:
+        dict: ``label_mismatch`` (fraction of pixels of the original image
+        whose class differs), ``input_size``.
+    """
+    import cv2
+    from mmengine.registry import DefaultScope
     from mmseg.apis import inference_model
 
-    from mmpointrend.apis import init_model
-    if model is None:
-        model = init_model(config, checkpoint)
-    model.eval()
-    inputs, sample = _pipeline_input(model.cfg, img_path, 'mmseg')
-    graph = SemanticGraph(model, inputs.shape[-2:]).eval()
-    img = inputs[None].float()
-    _check_size(img)
-    with torch.no_grad():
-        ref = graph(img)
-    export(graph, (img, ), out, ['image'], ['logits'])
-    got = run_onnx(out, dict(image=img.numpy()))[0]
-    result = dict(
-        max_abs_diff=float(np.abs(got - ref.numpy()).max()),
-        label_mismatch=float(np.mean(got.argmax(1) != ref.numpy().argmax(1))),
-        input_size=tuple(img.shape[-2:]))
-    if tuple(sample.ori_shape) == tuple(img.shape[-2:]):
-        from mmengine.registry import DefaultScope
-        with DefaultScope.overwrite_default_scope('mmseg'):
-            pred = inference_model(model,
-                                   img_path).pred_sem_seg.data[0].numpy()
-        result['inference_mismatch'] = float(np.mean(got.argmax(1)[0] != pred))
-    return result
+    from . import ort_infer
+    inputs, _ = _pipeline_input(model.cfg, img_path, 'mmseg')
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ref = inference_model(model, img_path).pred_sem_seg.data[0].numpy()
+    session, meta = ort_infer.load_session(onnx_path)
+    got = ort_infer.predict(session, meta,
+                            cv2.imread(img_path, cv2.IMREAD_COLOR))['labels']
+    return dict(
+        image=img_path,
+        input_size=tuple(inputs.shape[-2:]),
+        label_mismatch=float(np.mean(got != ref)))

@@ -16,6 +16,9 @@ import torch
 from helpers import REPO
 from PIL import Image
 
+from mmpointrend.deploy import compare
+from mmpointrend.deploy.compare import mask_iou
+
 sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
 import detectron2_to_mmpointrend as tool  # noqa: E402
 
@@ -62,33 +65,11 @@ def unpack(packed: np.ndarray, shape: np.ndarray) -> np.ndarray:
     return np.unpackbits(packed, axis=-1, count=int(shape[2])).astype(bool)
 
 
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else np.logical_and(a, b).sum() / union
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) \
-        - w * h
-    return w * h / union if union > 0 else 0.0
-
-
 def match_detections(golden: dict, boxes, scores, labels):
     """Greedy in golden score order: same class, box IoU > 0.9, the
     highest-scoring unused detection of ours. Returns (golden, ours) pairs."""
-    order = np.argsort(-scores, kind='stable')
-    used, pairs = set(), []
-    for i in np.argsort(-golden['scores'], kind='stable'):
-        for j in order:
-            if j in used or labels[j] != golden['classes'][i]:
-                continue
-            if box_iou(golden['boxes'][i], boxes[j]) > 0.9:
-                used.add(j)
-                pairs.append((i, j))
-                break
-    return pairs
+    return compare.match_detections(golden['boxes'], golden['scores'],
+                                    golden['classes'], boxes, scores, labels)
 
 
 def model_inputs(model, image: str) -> dict:

@@ -257,7 +257,8 @@ class PointRendSemanticHead(BaseModule):
                 num_points,
                 output_size=out_size,
                 on_step=on_step)
-        if tuple(logits.shape[-2:]) != size:
+        if torch.onnx.is_in_onnx_export() or \
+                tuple(logits.shape[-2:]) != size:  # (identity if equal)
             logits = resize(
                 logits, size=size, mode='bilinear', align_corners=False)
         return logits
@@ -265,19 +266,38 @@ class PointRendSemanticHead(BaseModule):
     @staticmethod
     def _step_sizes(coarse_size: Sequence[int], target: Tuple[int, int],
                     scale: int, steps: Optional[int]) -> List[Tuple[int, int]]:
-        """Output size of each subdivision step."""
-        h, w = int(coarse_size[0]), int(coarse_size[1])
+        """Output size of each subdivision step.
+
+        While exporting to ONNX the sizes are traced tensors: the number of
+        steps is that of the traced size (for ``steps=None``, 2 for a
+        stride-4 coarse map at any input size), the sizes themselves follow
+        the input.
+        """
+        h, w = coarse_size[0], coarse_size[1]
+        if steps is None:  # until the target, each step capped at it
+            steps = 0
+            hi, wi = int(h), int(w)
+            while hi < int(target[0]) or wi < int(target[1]):
+                hi = min(hi * scale, int(target[0]))
+                wi = min(wi * scale, int(target[1]))
+                steps += 1
+            cap = target
+        else:
+            cap = None
         sizes = []
-        if steps is not None:
-            for _ in range(steps):
-                h, w = h * scale, w * scale
-                sizes.append((h, w))
-            return sizes
-        while h < target[0] or w < target[1]:
-            h, w = min(h * scale, target[0]), min(w * scale, target[1])
+        for _ in range(steps):
+            h, w = h * scale, w * scale
+            if cap is not None:
+                h, w = _minimum(h, cap[0]), _minimum(w, cap[1])
             sizes.append((h, w))
         return sizes
 
+
+def _minimum(a, b):
+    """``min`` of two sizes, ints or traced sizes (ONNX export)."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
+    return min(a, b)
 
 if SEG_MODELS is not None:
     SEG_MODELS.register_module(module=PointRendSemanticHead)

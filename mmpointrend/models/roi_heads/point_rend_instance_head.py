@@ -457,34 +457,48 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             Tensor: ``(R, 1, M * s^T, M * s^T)`` logits of the predicted
             class (224x224 with the paper's settings).
         """
-        cfg = self.test_cfg
         features, coarse = self._coarse_logits(x, rois)
         features = self.point_head.prepare_features(
             features, self._num_refined_points(len(rois)))
         chunk = self.chunk_size(features, rois.device)
         refined = []
         for start in range(0, rois.shape[0], chunk):
-            end = start + chunk
-            predict = self.point_head.predictor(
-                features.select(start, end), coarse[start:end],
-                labels[start:end])
-            initial = self._initial_logits(coarse[start:end],
-                                           labels[start:end], predict)
             report = None if on_step is None else (
                 lambda record, start=start: on_step(
                     dict(record, region_offset=start)))
             refined.append(
-                subdivide(
-                    initial,
-                    predict,
-                    self.uncertainty,
-                    cfg.subdivision_steps,
-                    cfg.subdivision_num_points,
-                    cfg.scale_factor,
-                    region_steps=self._region_steps(rois[start:end],
-                                                    initial.shape[-1]),
-                    on_step=report))
+                self.refine_chunk(features, coarse, rois, labels, start,
+                                  start + chunk, report))
         return torch.cat(refined)
+
+    def refine_chunk(self,
+                     features: PointFeatures,
+                     coarse: Tensor,
+                     rois: Tensor,
+                     labels: Tensor,
+                     start: int = 0,
+                     end: Optional[int] = None,
+                     on_step: Optional[StepCallback] = None) -> Tensor:
+        """Subdivision of the boxes ``start:end`` (all by default): ``(R',
+        1, S, S)`` logits of their predicted class. The ONNX graph calls it
+        once on all boxes (their number is dynamic there)."""
+        cfg = self.test_cfg
+        if end is None:
+            end = rois.shape[0]
+        predict = self.point_head.predictor(
+            features.select(start, end), coarse[start:end], labels[start:end])
+        initial = self._initial_logits(coarse[start:end], labels[start:end],
+                                       predict)
+        return subdivide(
+            initial,
+            predict,
+            self.uncertainty,
+            cfg.subdivision_steps,
+            cfg.subdivision_num_points,
+            cfg.scale_factor,
+            region_steps=self._region_steps(rois[start:end],
+                                            initial.shape[-1]),
+            on_step=on_step)
 
     def _initial_logits(self, coarse: Tensor, labels: Tensor,
                         predict) -> Tensor:
@@ -497,7 +511,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         parameters) starts from the point head on a regular grid of
         ``subdivision_num_points`` cells (28x28), as detectron2.
         """
-        num = len(labels)
+        num = labels.shape[0]  # traced (dynamic) while exporting
         if coarse.dim() == 4:
             rows = torch.arange(num, device=labels.device)
             return coarse[rows, labels].float()[:, None]

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from .point_ops import (bilinear_gather, box_points_to_image_points,
+                        scale_points,
                         channels_last_table, sample_image_features)
 
 
@@ -118,7 +119,7 @@ class PointFeatures:
                 bilinear_gather(table,
                                 regions.long() * (height * width), height,
                                 width,
-                                points * points.new_tensor([width, height])))
+                                scale_points(points, width, height)))
         return out
 
     def sample(self, points: Tensor, regions: Tensor) -> Tensor:

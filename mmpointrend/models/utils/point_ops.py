@@ -207,6 +207,12 @@ def point_sample(inputs: Tensor,
     return out.squeeze(3)
 
 
+def scale_points(points: Tensor, width, height) -> Tensor:
+    """``(..., 2)`` relative points ``(x, y)`` times ``(width, height)``;
+    the sizes may be ints or (while exporting to ONNX) traced sizes."""
+    return torch.stack([points[..., 0] * width, points[..., 1] * height], -1)
+
+
 def bilinear_gather(table: Tensor, base: Tensor, height: int, width: int,
                     cell_points: Tensor) -> Tensor:
     """Bilinear interpolation from maps stored as rows of a table.
@@ -278,6 +284,8 @@ def channels_last_table(feats: Tensor,
                                               channels)  # a view
     if transform is None:  # one contiguous copy, gathered from many times
         return lines.reshape(-1, channels).contiguous()
+    if torch.onnx.is_in_onnx_export():  # slabs would fix the map size
+        return transform(lines.reshape(-1, channels))
     step = max(1, rows_per_slab // width)
     out = None
     for start in range(0, num_imgs * height, step):
