@@ -21,6 +21,7 @@ which ONNX has.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import contextlib
 import json
 
 import numpy as np
@@ -349,6 +350,33 @@ def check_detector(model, onnx_path: str, img_path: str) -> dict:
                          default=0.0))
 
 
+@contextlib.contextmanager
+def _traceable_upsampling(model):
+    """mmseg's ``Upsample`` (e.g. SemanticFPN's scale heads) turns the input
+    size into Python ints, which a trace records as constants; while
+    exporting, those modules compute the size from the traced shape."""
+    from mmseg.models.utils import Upsample, resize
+    patched = []
+    for module in model.modules():
+        if isinstance(module, Upsample) and not module.size:
+
+            def forward(x, m=module):
+                factor = m.scale_factor
+                if float(factor).is_integer():
+                    size = [t * int(factor) for t in x.shape[-2:]]
+                else:
+                    size = [(t * factor).floor().long() for t in x.shape[-2:]]
+                return resize(x, size, None, m.mode, m.align_corners)
+
+            module.forward = forward
+            patched.append(module)
+    try:
+        yield
+    finally:
+        for module in patched:
+            del module.forward
+
+
 def export_semantic(model, img_path: str, out: str, opset: int = 17) -> dict:
     """Export :class:`SemanticGraph` with a dynamic input size, traced on
     ``img_path`` after the test pipeline.
@@ -360,7 +388,7 @@ def export_semantic(model, img_path: str, out: str, opset: int = 17) -> dict:
     inputs, _ = _pipeline_input(model.cfg, img_path, 'mmseg')
     graph = SemanticGraph(model).eval()
     img = inputs[None].float()
-    with torch.no_grad():
+    with torch.no_grad(), _traceable_upsampling(model):
         torch.onnx.export(
             graph, (img, ),
             out,

@@ -9,57 +9,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from deploy_helpers import INST_CFG, SEM_CFG
+from deploy_helpers import make_image as _image
 from helpers import REPO
-
-INST_CFG = osp.join(REPO, 'configs/demo/point-rend_r18-tiny_fpn_shapes.py')
-BASE_CFG = osp.join(REPO, 'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py')
-SEM_CFG = osp.join(REPO, 'configs/demo/point-rend_fpn_r18-tiny_scenes-seg.py')
-
-
-def _ckpt(model, path):
-    meta = getattr(model, 'dataset_meta', None)
-    if meta is None:  # what mmseg's Runner stores
-        from mmpointrend.datasets.synthetic_scenes import CLASSES, PALETTE
-        meta = dict(classes=CLASSES, palette=PALETTE)
-    torch.save(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=meta) if meta else {}), path)
-    return str(path)
-
-
-@pytest.fixture(scope='module')
-def detector(tmp_path_factory):
-    from mmdet.apis import init_detector
-    torch.manual_seed(0)
-    model = init_detector(INST_CFG, None, device='cpu')
-    model.roi_head.test_cfg.score_thr = 0.0  # random weights: keep boxes
-    path = _ckpt(model, tmp_path_factory.mktemp('det') / 'pr.pth')
-    return model, path
-
-
-@pytest.fixture(scope='module')
-def segmentor(tmp_path_factory):
-    from mmseg.apis import init_model
-
-    from mmpointrend.datasets import generate_semantic_scenes
-    root = tmp_path_factory.mktemp('scenes')
-    generate_semantic_scenes(str(root), 2, 2, seed=0)
-    torch.manual_seed(0)
-    model = init_model(SEM_CFG, None, device='cpu')
-    path = _ckpt(model, root / 'pr.pth')
-    img = sorted((root / 'img_dir' / 'val').iterdir())[0]
-    return model, path, str(img)
-
-
-def _image(tmp_path, shape):
-    rng = np.random.default_rng(0)
-    img = rng.integers(0, 255, shape, dtype=np.uint8)
-    cv2.rectangle(img, (10, 10), (shape[1] - 20, shape[0] - 30), (200, 50, 50),
-                  -1)
-    path = str(tmp_path / f'img_{shape[0]}x{shape[1]}.png')
-    cv2.imwrite(path, img)
-    return path
 
 
 @pytest.mark.parametrize('shape', [(96, 96, 3), (96, 130, 3)])
@@ -82,15 +34,31 @@ def test_instance_mask_graph_matches_onnxruntime(detector, tmp_path, shape):
     assert report['mask_mismatch'] == 0.0
 
 
-def test_semantic_graph_matches_onnxruntime_and_inference(segmentor, tmp_path):
-    from mmpointrend.deploy import export_semantic
+def test_semantic_graph_one_export_any_size(segmentor, tmp_path):
+    """Traced at the scene's size, run at sizes that are not multiples of
+    32 (mmseg does not pad at test time): the labels of the exported file
+    run by ort_infer equal mmseg's inference_model's."""
+    from mmpointrend.deploy import check_semantic, export_semantic
     model, _, img = segmentor
-    report = export_semantic(
-        SEM_CFG, None, img, str(tmp_path / 's.onnx'), model=model)
-    assert report['max_abs_diff'] < 1e-3
-    assert report['label_mismatch'] == 0.0
-    # the graph is the model: same labels as mmseg's own inference
-    assert report['inference_mismatch'] == 0.0
+    path = str(tmp_path / 's.onnx')
+    info = export_semantic(model, img, path)
+    sizes = {info['export_size']}
+    for shape in [(100, 150, 3), (97, 131, 3)]:
+        report = check_semantic(model, path, _image(tmp_path, shape))
+        sizes.add(report['input_size'])
+        assert report['label_mismatch'] == 0.0, report
+    assert len(sizes) == 3
+
+
+def test_semantic_export_refuses_slide_inference(segmentor):
+    from mmpointrend.deploy import SemanticGraph
+    model, _, _ = segmentor
+    model.test_cfg.mode = 'slide'
+    try:
+        with pytest.raises(ValueError, match="mode='whole'"):
+            SemanticGraph(model)
+    finally:
+        model.test_cfg.mode = 'whole'
 
 
 def test_export_tool_cli(segmentor, tmp_path):

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS, seg_registries
 from ..utils import bilinear_gather, channels_last_table
+from ..utils.point_ops import scale_points
 from ..utils.point_features import PointFeatures
 
 #: ``predictor(points (R', P, 2), regions (R',)) -> (R', K or 1, P)``
@@ -31,7 +32,7 @@ def coarse_at_points(table: Tensor, height: int, width: int, points: Tensor,
     """Rows of a per-region ``h x w`` channels-last table at relative
     points: ``(R', P, 2) -> (R', P, D)``."""
     return bilinear_gather(table, regions * (height * width), height, width,
-                           points * points.new_tensor([width, height]))
+                           scale_points(points, width, height))
 
 
 class BasePointHead(BaseModule):
@@ -232,7 +233,8 @@ class PointRendPointHead(BasePointHead):
         k = self.num_classes
         layers = self.fcs if self.coarse_pred_each_layer else self.fcs[:1]
         weight = torch.cat([fc.weight[:, -k:, 0] for fc in layers])
-        rows = coarse.permute(0, 2, 3, 1).reshape(coarse.shape[0], -1, k)
+        num, _, height, width = coarse.shape
+        rows = coarse.permute(0, 2, 3, 1).reshape(num, height * width, k)
         hidden = rows @ weight.t()  # (R, h * w, D * L)
         if self.coarse_pred_each_layer:
             pred = rows @ self.fc_logits.weight[labels, -k:, :]  # (R, hw, 1)

@@ -389,9 +389,12 @@ def top_uncertain_grid_points(uncertainty_map: Tensor, num_points: int):
         cell-centre points ``(R, N', 2)``, ``N' = min(N, H * W)``.
     """
     num_regions, height, width = uncertainty_map.shape
-    num_points = min(height * width, num_points)
-    indices = uncertainty_map.reshape(num_regions, -1).topk(
-        num_points, dim=1).indices
+    if isinstance(height, Tensor):  # traced sizes (ONNX export): dynamic k
+        num_points = torch.minimum(height * width,
+                                   torch.as_tensor(num_points))
+    else:
+        num_points = min(height * width, num_points)
+    indices = uncertainty_map.flatten(1).topk(num_points, dim=1).indices
     return indices, grid_indices_to_points(indices, height, width)
 
 
