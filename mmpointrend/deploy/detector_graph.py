@@ -308,12 +308,23 @@ class DetectorGraph(nn.Module):
 
     def detections(self, feats: Tuple[Tensor], proposals: Tensor,
                    img_hw: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """mmdet's box head inference and ``multiclass_nms``."""
+        """mmdet's box head inference and ``multiclass_nms``.
+
+        A dummy proposal is appended with scores of -inf (never detected),
+        so that zero proposals (a model whose RPN keeps no finite box) give
+        zero detections instead of empty reshapes.
+        """
         roi_head = self.detector.roi_head
         head = roi_head.bbox_head
         cfg = roi_head.test_cfg
+        num = proposals.shape[0]
+        proposals = torch.cat(
+            [proposals, proposals.new_tensor([[0., 0., 1., 1.]])])
         cls_score, bbox_pred = head(self._box_features(feats, proposals))
         scores = cls_score.softmax(-1)[:, :-1]
+        real = torch.arange(proposals.shape[0], device=scores.device) < num
+        scores = torch.where(real[:, None], scores,
+                             torch.full_like(scores, _NEG_INF))
         num_classes = scores.shape[1]
         if head.reg_class_agnostic:
             priors = proposals

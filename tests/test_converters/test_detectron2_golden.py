@@ -45,10 +45,9 @@ LAYOUTS = {  # fixture C: layouts only
 }
 
 
-def convert(model_name: str, config: str, tmp_dir) -> str:
-    """manifest -> zoo .pkl (make_zoo_pkl.py) -> ours (converter tool)."""
+def zoo_pkl(model_name: str, tmp_dir) -> str:
+    """manifest -> zoo .pkl, by the fixtures' make_zoo_pkl.py."""
     pkl = osp.join(tmp_dir, model_name + '.pkl')
-    out = osp.join(tmp_dir, model_name + '.pth')
     subprocess.run([
         sys.executable,
         osp.join(FIXTURES, 'make_zoo_pkl.py'),
@@ -56,6 +55,13 @@ def convert(model_name: str, config: str, tmp_dir) -> str:
     ],
                    check=True,
                    capture_output=True)
+    return pkl
+
+
+def convert(model_name: str, config: str, tmp_dir) -> str:
+    """manifest -> zoo .pkl (make_zoo_pkl.py) -> ours (converter tool)."""
+    pkl = zoo_pkl(model_name, tmp_dir)
+    out = osp.join(tmp_dir, model_name + '.pth')
     tool.main([pkl, out, '--config', osp.join(REPO, config)])
     os.remove(pkl)
     return out
@@ -215,6 +221,110 @@ def test_every_zoo_layout_loads_strictly(model_name, tmp_path):
         assert classes[0] == 'person' and len(classes) == 8
     else:
         assert classes[0] == 'person' and len(classes) == 80
+
+
+def export_zoo_pkl(model_name: str, config: str, images, tmp_dir, *opts):
+    """The README's command: detectron2 zoo .pkl -> checked .onnx
+    (tools/deployment/pytorch2onnx.py). Returns the .onnx path and the
+    per-image reports."""
+    import json
+    pkl = zoo_pkl(model_name, tmp_dir)
+    onnx_path = osp.join(tmp_dir, model_name + '.onnx')
+    out = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/deployment/pytorch2onnx.py'), config, pkl,
+        *[osp.join(FIXTURES, i + '.png') for i in images], '--out', onnx_path,
+        *opts
+    ],
+                         capture_output=True,
+                         text=True,
+                         cwd=REPO,
+                         timeout=900)
+    os.remove(pkl)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    assert 'onnxruntime output matches PyTorch' in out.stdout
+    reports = [
+        json.loads(line) for line in out.stdout.splitlines()
+        if line.startswith('{')
+    ]
+    assert len(reports) == len(images)
+    # one export, traced on the first image, run at every image's size
+    assert len({tuple(r['input_size']) for r in reports}) == len(images)
+    return onnx_path, reports
+
+
+def test_r50_zoo_pkl_to_onnx_equals_pytorch_and_detectron2(tmp_path):
+    """Issue 16: the exported file (no mmpointrend needed to run it) gives
+    PyTorch's detections and detectron2's own on both photographs."""
+    import cv2
+
+    from mmpointrend.deploy import ort_infer
+    onnx_path, reports = export_zoo_pkl(
+        R50, R50_CFG, ['astronaut', 'coffee'], str(tmp_path),
+        '--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0')
+    for report in reports:
+        assert report['num_pytorch'] == report['num_onnx'] == 100
+        assert report['match_fraction'] >= 0.99, report
+        assert report['min_mask_iou'] >= 0.99, report
+    session, meta = ort_infer.load_session(onnx_path)
+    assert meta['resize']['backend'] == 'pillow'  # the d2-exact config's
+    for image in ('astronaut', 'coffee'):
+        golden = dict(
+            np.load(osp.join(FIXTURES, f'{R50}.{image}.golden.npz')))
+        got = ort_infer.predict(session, meta,
+                                cv2.imread(osp.join(FIXTURES, image + '.png')))
+        pairs = match_detections(golden, got['boxes'], got['scores'],
+                                 got['labels'])
+        assert len(pairs) >= 99
+        golden_masks = unpack(golden['masks_packed'], golden['masks_shape'])
+        ious = [mask_iou(golden_masks[i], got['masks'][j]) for i, j in pairs]
+        assert min(ious) >= 0.99, sorted(ious)[:5]
+
+
+def test_cityscapes_instance_to_onnx(tmp_path):
+    """The Cityscapes R50 config at Cityscapes' test scale. Fixture C's
+    zoo file (uncalibrated fills: RPN logits ~1e5) keeps no finite
+    proposal: PyTorch and the exported file both give zero detections.
+    With the config's own (random) initialisation there are detections,
+    and they agree at two sizes from one export."""
+    from mmpointrend.apis import init_model
+    from mmpointrend.deploy import check_detector, export_detector
+    config = LAYOUTS['pointrend_rcnn_R_50_FPN_1x_cityscapes']
+    _, reports = export_zoo_pkl('pointrend_rcnn_R_50_FPN_1x_cityscapes',
+                                config, ['astronaut', 'coffee'],
+                                str(tmp_path))
+    assert all(r['num_pytorch'] == r['num_onnx'] == 0 for r in reports)
+    torch.manual_seed(0)
+    model = init_model(
+        osp.join(REPO, config),
+        cfg_options={'model.test_cfg.rcnn.score_thr': 0.0})
+    path = str(tmp_path / 'cityscapes.onnx')
+    export_detector(model, osp.join(FIXTURES, 'astronaut.png'), path)
+    for image in ('astronaut', 'coffee'):
+        report = check_detector(model, path,
+                                osp.join(FIXTURES, image + '.png'))
+        assert report['num_onnx'] > 0
+        assert report['match_fraction'] >= 0.99, report
+        assert report['min_mask_iou'] >= 0.99, report
+
+
+def test_semantic_r101_zoo_pkl_to_onnx(tmp_path):
+    import cv2
+
+    from mmpointrend.deploy import ort_infer
+    onnx_path, reports = export_zoo_pkl(SEMANTIC, SEM_CFG,
+                                        ['coffee_1024x2048', 'coffee'],
+                                        str(tmp_path))
+    assert max(r['label_mismatch'] for r in reports) < 1e-3
+    session, meta = ort_infer.load_session(onnx_path)
+    got = ort_infer.predict(
+        session, meta,
+        cv2.imread(osp.join(FIXTURES, 'coffee_1024x2048.png')))['labels']
+    labels = np.array(
+        Image.open(
+            osp.join(FIXTURES, f'{SEMANTIC}.coffee_1024x2048.'
+                     'labels.png')))
+    assert (got == labels).mean() >= 0.999
 
 
 IMPLICIT = 'implicit_pointrend_R_50_FPN_1x_coco'

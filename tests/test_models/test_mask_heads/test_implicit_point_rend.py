@@ -83,7 +83,8 @@ def _implicit_demo_cfg(shapes_data, work_dir):
 
 def test_implicit_trains_infers_exports_and_draws(shapes_data, tmp_path):
     from mmpointrend.apis import init_model
-    from mmpointrend.deploy import export_instance
+    from mmpointrend.deploy import (check_detector, export_detector,
+                                    export_instance)
     from mmpointrend.visualization import instance_subdivision_pictures
     runner = Runner.from_cfg(_implicit_demo_cfg(shapes_data, str(tmp_path)))
     model = runner.model
@@ -111,6 +112,11 @@ def test_implicit_trains_infers_exports_and_draws(shapes_data, tmp_path):
         score_thr=0.0,
         model=model)
     assert report['mask_mismatch'] == 0.0 and report['max_abs_diff'] < 1e-3
+    # the whole detector too (the parameter head, dynamic box count)
+    export_detector(model, img, str(tmp_path / 'impl_det.onnx'))
+    report = check_detector(model, str(tmp_path / 'impl_det.onnx'), img)
+    assert report['num_onnx'] == report['num_pytorch'] > 0
+    assert report['match_fraction'] == 1.0 and report['min_mask_iou'] > 0.99
     paths = instance_subdivision_pictures(
         model, img, str(tmp_path / 'pictures'), max_objects=1, score_thr=0.0)
     assert len(paths) == 1 and osp.getsize(paths[0]) > 0
