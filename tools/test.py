@@ -10,7 +10,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import build_runner, check_config, check_cpu_amp
+from mmpointrend.apis import (build_runner, check_config, check_cpu_amp,
+                              finish_distributed)
 
 
 def parse_args():
@@ -85,4 +86,7 @@ def _dump_metric(out_file):
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    finally:
+        finish_distributed()

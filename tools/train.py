@@ -11,7 +11,7 @@ from mmengine.config import Config, DictAction
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
 from mmpointrend.apis import (ResumeError, build_runner, check_config,
-                              check_cpu_amp)
+                              check_cpu_amp, finish_distributed)
 
 
 def parse_args():
@@ -89,4 +89,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    finally:
+        finish_distributed()

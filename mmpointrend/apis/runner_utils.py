@@ -177,3 +177,13 @@ def build_runner(cfg: Config):
     with (_no_cuda_device_selection()
           if distributed_on_cpu else contextlib.nullcontext()):
         return Runner.from_cfg(cfg)
+
+
+def finish_distributed() -> None:
+    """Destroy the default process group, if a launcher made one, before
+    the interpreter exits. Left to interpreter shutdown, gloo's threads are
+    torn down in arbitrary order and a rank can abort ("terminate called
+    without an active exception", SIGABRT) after its work is done."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -61,10 +61,9 @@ class _NMSPerClass(torch.autograd.Function):
             _, keep = nms(boxes[0, idx], score[idx], iou_thr)
             keep = idx[keep[:max_per_class]]
             rows.append(
-                torch.stack([
-                    torch.zeros_like(keep),
-                    torch.full_like(keep, cls), keep
-                ], 1))
+                torch.stack(
+                    [torch.zeros_like(keep),
+                     torch.full_like(keep, cls), keep], 1))
         if not rows:
             return boxes.new_zeros((0, 3), dtype=torch.long)
         return torch.cat(rows)
@@ -72,8 +71,8 @@ class _NMSPerClass(torch.autograd.Function):
     @staticmethod
     def symbolic(g, boxes, scores, iou_thr, max_per_class):
         max_out = g.op(
-            'Constant', value_t=torch.tensor([max_per_class],
-                                             dtype=torch.long))
+            'Constant',
+            value_t=torch.tensor([max_per_class], dtype=torch.long))
         iou = g.op('Constant', value_t=torch.tensor([iou_thr]))
         floor = g.op('Constant', value_t=torch.tensor([_SCORE_FLOOR]))
         return g.op('NonMaxSuppression', boxes, scores, max_out, iou, floor)
@@ -104,9 +103,8 @@ class _RoIAlign(torch.autograd.Function):
     ``half_pixel`` for ``aligned=True``."""
 
     @staticmethod
-    def forward(ctx, feat: Tensor, boxes: Tensor, batch: Tensor,
-                out_size: int, scale: float, sampling: int,
-                aligned: bool) -> Tensor:
+    def forward(ctx, feat: Tensor, boxes: Tensor, batch: Tensor, out_size: int,
+                scale: float, sampling: int, aligned: bool) -> Tensor:
         from mmcv.ops import roi_align
         rois = torch.cat([batch.to(boxes.dtype)[:, None], boxes], 1)
         return roi_align(feat, rois, (out_size, out_size), scale, sampling,
@@ -214,8 +212,8 @@ class DetectorGraph(nn.Module):
         if cfg.get('adaptive_resolution'):
             raise ValueError('adaptive_resolution gives each box its own '
                              'number of steps; export with it off')
-        for key, nms in (('rpn', detector.test_cfg.rpn.nms),
-                         ('rcnn', cfg.nms)):
+        for key, nms in (('rpn', detector.test_cfg.rpn.nms), ('rcnn',
+                                                              cfg.nms)):
             if nms.get('type', 'nms') != 'nms':
                 raise ValueError(f"test_cfg.{key}.nms.type='{nms['type']}':"
                                  ' the graph has plain NMS only')
@@ -398,4 +396,3 @@ def detector_metadata(model, graph: DetectorGraph) -> dict:
         classes=list((getattr(model, 'dataset_meta', None)
                       or {}).get('classes', [])))
     return {k: json.dumps(v) for k, v in meta.items()}
-

@@ -19,10 +19,9 @@ The point features are read by ``embedding_bag`` in PyTorch; while exporting
 (``torch.onnx.is_in_onnx_export()``) :func:`bilinear_gather` uses gathers,
 which ONNX has.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
-
 import contextlib
 import json
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -257,7 +256,10 @@ def _finish(path: str, initializers: Dict[str, float],
     for key, value in metadata.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
-    custom = {n.op_type for n in model.graph.node if n.domain not in ('', 'ai.onnx')}
+    custom = {
+        n.op_type
+        for n in model.graph.node if n.domain not in ('', 'ai.onnx')
+    }
     if custom:
         raise RuntimeError(f'non-standard operators in the graph: {custom}')
     onnx.checker.check_model(model)
@@ -276,8 +278,7 @@ def export_detector(model, img_path: str, out: str, opset: int = 17) -> dict:
     Returns:
         dict: ``ops`` (operator types), ``export_size``.
     """
-    from .detector_graph import (DetectorGraph, detector_metadata,
-                                 output_names)
+    from .detector_graph import DetectorGraph, detector_metadata, output_names
     model.eval()
     graph = DetectorGraph(model).eval()
     inputs, _ = _pipeline_input(model.cfg, img_path, 'mmdet')
@@ -290,7 +291,8 @@ def export_detector(model, img_path: str, out: str, opset: int = 17) -> dict:
     try:
         with torch.no_grad():
             torch.onnx.export(
-                graph, (img, ),
+                graph,
+                (img, ),
                 out,
                 input_names=['image'],
                 output_names=names,
@@ -325,8 +327,8 @@ def check_detector(model, onnx_path: str, img_path: str) -> dict:
         ref = model.test_step(dict(inputs=[inputs],
                                    data_samples=[sample]))[0].pred_instances
     session, meta = ort_infer.load_session(onnx_path)
-    got = ort_infer.predict(session, meta, cv2.imread(img_path,
-                                                      cv2.IMREAD_COLOR))
+    got = ort_infer.predict(session, meta,
+                            cv2.imread(img_path, cv2.IMREAD_COLOR))
     ref_boxes, ref_scores = ref.bboxes.numpy(), ref.scores.numpy()
     ref_labels, ref_masks = ref.labels.numpy(), ref.masks.numpy()
     pairs = match_detections(ref_boxes, ref_scores, ref_labels, got['boxes'],
@@ -345,8 +347,8 @@ def check_detector(model, onnx_path: str, img_path: str) -> dict:
         max_score_diff=max(
             (abs(float(ref_scores[i] - got['scores'][j])) for i, j in pairs),
             default=0.0),
-        max_box_diff=max((float(
-            np.abs(ref_boxes[i] - got['boxes'][j]).max()) for i, j in pairs),
+        max_box_diff=max((float(np.abs(ref_boxes[i] - got['boxes'][j]).max())
+                          for i, j in pairs),
                          default=0.0))
 
 
@@ -398,7 +400,8 @@ def export_semantic(model, img_path: str, out: str, opset: int = 17) -> dict:
                 image={
                     2: 'height',
                     3: 'width'
-                }, logits={
+                },
+                logits={
                     2: 'height',
                     3: 'width'
                 }),

@@ -100,8 +100,8 @@ def paste_mask(prob: np.ndarray, box: np.ndarray, img_h: int, img_w: int,
     py = np.arange(ya, yb, dtype=np.float32) + np.float32(0.5)
     gx = (px - x0) / (x1 - x0) * np.float32(2) - np.float32(1)
     gy = (py - y0) / (y1 - y0) * np.float32(2) - np.float32(1)
-    out[ya:yb, xa:xb] = _bilinear_zero_pad(
-        prob.astype(np.float32), gx, gy) >= threshold
+    out[ya:yb, xa:xb] = _bilinear_zero_pad(prob.astype(np.float32), gx,
+                                           gy) >= threshold
     return out
 
 
@@ -141,8 +141,9 @@ def predict(session, meta: dict, img: np.ndarray) -> Dict[str, np.ndarray]:
         if logits.shape[1:] != img.shape[:2]:
             import cv2
             logits = np.stack([
-                cv2.resize(c, (img.shape[1], img.shape[0]),
-                           interpolation=cv2.INTER_LINEAR) for c in logits
+                cv2.resize(
+                    c, (img.shape[1], img.shape[0]),
+                    interpolation=cv2.INTER_LINEAR) for c in logits
             ])
         return dict(labels=logits.argmax(0), logits=logits)
     return postprocess_instances(outputs, scale, img.shape[:2], meta)
@@ -194,8 +195,8 @@ def main(argv=None) -> int:
             mask_areas=result['masks'].sum((1, 2)).tolist())
         print(f'{len(result["boxes"])} instances')
     else:
-        summary = dict(label_counts=np.bincount(
-            result['labels'].ravel()).tolist())
+        summary = dict(
+            label_counts=np.bincount(result['labels'].ravel()).tolist())
         print(f'labels: {summary["label_counts"]}')
     if args.json:
         with open(args.json, 'w') as f:

@@ -233,8 +233,8 @@ def export_zoo_pkl(model_name: str, config: str, images, tmp_dir, *opts):
     out = subprocess.run([
         sys.executable,
         osp.join(REPO, 'tools/deployment/pytorch2onnx.py'), config, pkl,
-        *[osp.join(FIXTURES, i + '.png') for i in images], '--out', onnx_path,
-        *opts
+        *[osp.join(FIXTURES, i + '.png')
+          for i in images], '--out', onnx_path, *opts
     ],
                          capture_output=True,
                          text=True,
@@ -259,9 +259,9 @@ def test_r50_zoo_pkl_to_onnx_equals_pytorch_and_detectron2(tmp_path):
     import cv2
 
     from mmpointrend.deploy import ort_infer
-    onnx_path, reports = export_zoo_pkl(
-        R50, R50_CFG, ['astronaut', 'coffee'], str(tmp_path),
-        '--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0')
+    onnx_path, reports = export_zoo_pkl(R50, R50_CFG, ['astronaut', 'coffee'],
+                                        str(tmp_path), '--cfg-options',
+                                        'model.test_cfg.rcnn.score_thr=0.0')
     for report in reports:
         assert report['num_pytorch'] == report['num_onnx'] == 100
         assert report['match_fraction'] >= 0.99, report
@@ -269,8 +269,7 @@ def test_r50_zoo_pkl_to_onnx_equals_pytorch_and_detectron2(tmp_path):
     session, meta = ort_infer.load_session(onnx_path)
     assert meta['resize']['backend'] == 'pillow'  # the d2-exact config's
     for image in ('astronaut', 'coffee'):
-        golden = dict(
-            np.load(osp.join(FIXTURES, f'{R50}.{image}.golden.npz')))
+        golden = dict(np.load(osp.join(FIXTURES, f'{R50}.{image}.golden.npz')))
         got = ort_infer.predict(session, meta,
                                 cv2.imread(osp.join(FIXTURES, image + '.png')))
         pairs = match_detections(golden, got['boxes'], got['scores'],
@@ -291,8 +290,7 @@ def test_cityscapes_instance_to_onnx(tmp_path):
     from mmpointrend.deploy import check_detector, export_detector
     config = LAYOUTS['pointrend_rcnn_R_50_FPN_1x_cityscapes']
     _, reports = export_zoo_pkl('pointrend_rcnn_R_50_FPN_1x_cityscapes',
-                                config, ['astronaut', 'coffee'],
-                                str(tmp_path))
+                                config, ['astronaut', 'coffee'], str(tmp_path))
     assert all(r['num_pytorch'] == r['num_onnx'] == 0 for r in reports)
     torch.manual_seed(0)
     model = init_model(
@@ -301,8 +299,8 @@ def test_cityscapes_instance_to_onnx(tmp_path):
     path = str(tmp_path / 'cityscapes.onnx')
     export_detector(model, osp.join(FIXTURES, 'astronaut.png'), path)
     for image in ('astronaut', 'coffee'):
-        report = check_detector(model, path,
-                                osp.join(FIXTURES, image + '.png'))
+        report = check_detector(model, path, osp.join(FIXTURES,
+                                                      image + '.png'))
         assert report['num_onnx'] > 0
         assert report['match_fraction'] >= 0.99, report
         assert report['min_mask_iou'] >= 0.99, report
@@ -318,8 +316,8 @@ def test_semantic_r101_zoo_pkl_to_onnx(tmp_path):
     assert max(r['label_mismatch'] for r in reports) < 1e-3
     session, meta = ort_infer.load_session(onnx_path)
     got = ort_infer.predict(
-        session, meta,
-        cv2.imread(osp.join(FIXTURES, 'coffee_1024x2048.png')))['labels']
+        session, meta, cv2.imread(osp.join(FIXTURES,
+                                           'coffee_1024x2048.png')))['labels']
     labels = np.array(
         Image.open(
             osp.join(FIXTURES, f'{SEMANTIC}.coffee_1024x2048.'

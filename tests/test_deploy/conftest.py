@@ -4,6 +4,7 @@ import pytest
 import torch
 from deploy_helpers import INST_CFG, SEM_CFG
 
+
 def _ckpt(model, path):
     meta = getattr(model, 'dataset_meta', None)
     if meta is None:  # what mmseg's Runner stores

@@ -41,8 +41,8 @@ def test_graph_in_pytorch_is_the_model(detector, tmp_path):
         inputs, sample = _pipeline_input(model.cfg,
                                          make_image(tmp_path, shape), 'mmdet')
         with torch.no_grad():
-            ref = model.test_step(dict(inputs=[inputs],
-                                       data_samples=[sample]))[0]
+            ref = model.test_step(
+                dict(inputs=[inputs], data_samples=[sample]))[0]
             boxes, scores, labels, masks = graph(inputs[None].float())
         ref = ref.pred_instances
         assert len(ref) == len(boxes) > 0
@@ -137,10 +137,9 @@ def test_numpy_paste_equals_the_models():
          [10, 10, 10.4, 10.2], [20, 20, 10, 30], [0, 0, 64, 48]],
         dtype=np.float32)
     ref = paste_masks(
-        torch.from_numpy(probs), torch.from_numpy(boxes), 48, 64,
-        0.5).numpy()
-    got = np.stack([paste_mask(p, b, 48, 64, 0.5) for p, b in zip(probs,
-                                                                 boxes)])
+        torch.from_numpy(probs), torch.from_numpy(boxes), 48, 64, 0.5).numpy()
+    got = np.stack(
+        [paste_mask(p, b, 48, 64, 0.5) for p, b in zip(probs, boxes)])
     assert ref.any(axis=(1, 2))[[0, 1, 2, 5]].all()
     assert not got[4].any()  # an empty box pastes nothing
     assert np.mean(got != ref) < 1e-4

@@ -19,7 +19,8 @@ The check runs every IMAGE as a user would with the exported file alone
 (``ort_infer.py``: cv2 load, the config's resize, the graph, paste at the
 original size) and as the PyTorch model, and exits 1 unless they agree:
 instances matched (same class, box IoU > 0.9) for at least ``--min-match``
-of the detections and each matched mask IoU >= ``--min-mask-iou``;
+of the detections, each matched mask IoU >= ``--min-mask-iou`` and score
+within ``--max-score-diff``;
 semantic labels equal on at least ``1 - --tolerance`` of the pixels.
 """
 import argparse
@@ -70,6 +71,11 @@ def main(argv=None):
     parser.add_argument('--min-match', type=float, default=0.99)
     parser.add_argument('--min-mask-iou', type=float, default=0.99)
     parser.add_argument(
+        '--max-score-diff',
+        type=float,
+        default=1e-3,
+        help='largest score difference of a matched detection')
+    parser.add_argument(
         '--tolerance',
         type=float,
         default=1e-3,
@@ -118,7 +124,8 @@ def main(argv=None):
                 else:
                     report = deploy.check_detector(model, args.out, img)
                     bad = report['match_fraction'] < args.min_match or \
-                        report['min_mask_iou'] < args.min_mask_iou
+                        report['min_mask_iou'] < args.min_mask_iou or \
+                        report['max_score_diff'] > args.max_score_diff
                 print(json.dumps(report))
                 if bad:
                     failures.append(img)

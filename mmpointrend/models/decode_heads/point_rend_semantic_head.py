@@ -299,5 +299,6 @@ def _minimum(a, b):
         return torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
     return min(a, b)
 
+
 if SEG_MODELS is not None:
     SEG_MODELS.register_module(module=PointRendSemanticHead)

@@ -20,8 +20,8 @@ from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS, seg_registries
 from ..utils import bilinear_gather, channels_last_table
-from ..utils.point_ops import scale_points
 from ..utils.point_features import PointFeatures
+from ..utils.point_ops import scale_points
 
 #: ``predictor(points (R', P, 2), regions (R',)) -> (R', K or 1, P)``
 Predictor = Callable[[Tensor, Tensor], Tensor]

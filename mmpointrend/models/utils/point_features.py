@@ -16,8 +16,8 @@ import torch
 from torch import Tensor
 
 from .point_ops import (bilinear_gather, box_points_to_image_points,
-                        scale_points,
-                        channels_last_table, sample_image_features)
+                        channels_last_table, sample_image_features,
+                        scale_points)
 
 
 class PointFeatures:
@@ -118,8 +118,7 @@ class PointFeatures:
             out.append(
                 bilinear_gather(table,
                                 regions.long() * (height * width), height,
-                                width,
-                                scale_points(points, width, height)))
+                                width, scale_points(points, width, height)))
         return out
 
     def sample(self, points: Tensor, regions: Tensor) -> Tensor:

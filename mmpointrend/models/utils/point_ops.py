@@ -390,8 +390,7 @@ def top_uncertain_grid_points(uncertainty_map: Tensor, num_points: int):
     """
     num_regions, height, width = uncertainty_map.shape
     if isinstance(height, Tensor):  # traced sizes (ONNX export): dynamic k
-        num_points = torch.minimum(height * width,
-                                   torch.as_tensor(num_points))
+        num_points = torch.minimum(height * width, torch.as_tensor(num_points))
     else:
         num_points = min(height * width, num_points)
     indices = uncertainty_map.flatten(1).topk(num_points, dim=1).indices
