@@ -21,7 +21,7 @@ from torch import Tensor
 from mmpointrend.registry import DET_MODELS, seg_registries
 from ..utils import bilinear_gather, channels_last_table
 from ..utils.point_features import PointFeatures
-from ..utils.point_ops import scale_points
+from ..utils.point_ops import bilinear_dense, scale_points
 
 #: ``predictor(points (R', P, 2), regions (R',)) -> (R', K or 1, P)``
 Predictor = Callable[[Tensor, Tensor], Tensor]
@@ -31,8 +31,13 @@ def coarse_at_points(table: Tensor, height: int, width: int, points: Tensor,
                      regions: Tensor) -> Tensor:
     """Rows of a per-region ``h x w`` channels-last table at relative
     points: ``(R', P, 2) -> (R', P, D)``."""
+    cell_points = scale_points(points, width, height)
+    if torch.onnx.is_in_onnx_export() and int(height) * int(width) <= 1024:
+        # small per-box maps (7x7): dense bilinear weights and one bmm
+        maps = table.reshape(-1, height * width, table.shape[1])[regions]
+        return bilinear_dense(maps, height, width, cell_points)
     return bilinear_gather(table, regions * (height * width), height, width,
-                           scale_points(points, width, height))
+                           cell_points)
 
 
 class BasePointHead(BaseModule):

@@ -240,25 +240,48 @@ def bilinear_gather(table: Tensor, base: Tensor, height: int, width: int,
     num_regions, num_points = cell_points.shape[:2]
     if num_regions == 0 or num_points == 0:
         return table.new_zeros((num_regions, num_points, table.shape[1]))
-    xy = cell_points.to(table.dtype) - 0.5
+    cells, weights = _bilinear_taps(height, width, cell_points.to(table.dtype))
+    out = _weighted_row_sum(table,
+                            (base.long()[:, None, None] + cells).reshape(
+                                -1, 4), weights.reshape(-1, 4))
+    return out.reshape(num_regions, num_points, table.shape[1])
+
+
+def _bilinear_taps(height, width, cell_points: Tensor):
+    """The 4 cells around each point and their weights (zero for cells
+    outside the map): ``(R, P, 4)`` flat indices ``i * W + j`` within the
+    map and ``(R, P, 4)`` weights."""
+    xy = cell_points - 0.5
     lo = torch.floor(xy)
     frac = xy - lo
     lo = lo.long()
     x0, y0 = lo[..., 0], lo[..., 1]
     fx, fy = frac[..., 0], frac[..., 1]
-    base = base.long()[:, None]
-    indices, weights = [], []
+    cells, weights = [], []
     for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
                       (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
         xi, yi = x0 + dx, y0 + dy
         inside = (xi >= 0) & (xi < width) & (yi >= 0) & (yi < height)
-        indices.append(base + yi.clamp(0, height - 1) * width +
-                       xi.clamp(0, width - 1))
+        cells.append(yi.clamp(0, height - 1) * width + xi.clamp(0, width - 1))
         weights.append(w * inside)
-    out = _weighted_row_sum(table,
-                            torch.stack(indices, -1).reshape(-1, 4),
-                            torch.stack(weights, -1).reshape(-1, 4))
-    return out.reshape(num_regions, num_points, table.shape[1])
+    return torch.stack(cells, -1), torch.stack(weights, -1)
+
+
+def bilinear_dense(maps: Tensor, height: int, width: int,
+                   cell_points: Tensor) -> Tensor:
+    """:func:`bilinear_gather` for small maps, one per region, as a batched
+    matrix product: the points' bilinear weights scattered into a dense
+    ``(R, P, H * W)`` matrix times the ``(R, H * W, C)`` maps. For the ONNX
+    graphs (onnxruntime has no fused gather + weighted sum; on 7x7 coarse
+    maps this is ~4x faster there than gathering ``(R * P, 4, C)`` rows).
+
+    Returns:
+        Tensor: ``(R, P, C)``.
+    """
+    cells, weights = _bilinear_taps(height, width, cell_points.to(maps.dtype))
+    dense = torch.zeros_like(weights[..., :1]).expand(
+        -1, -1, maps.shape[1]).scatter_add(2, cells, weights)
+    return torch.bmm(dense, maps)
 
 
 def channels_last_table(feats: Tensor,
