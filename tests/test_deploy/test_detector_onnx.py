@@ -172,6 +172,14 @@ def test_export_tool(detector, exported, tmp_path):
         cwd=REPO,
         timeout=600)
     assert bad.returncode == 1 and 'disagree' in bad.stderr
+    missing = subprocess.run(
+        cmd[:4] + [str(tmp_path / 'nope.png')],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600)
+    assert missing.returncode != 0
+    assert 'nope.png: no such file' in missing.stderr
 
 
 def test_refusals(detector):

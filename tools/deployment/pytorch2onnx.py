@@ -25,6 +25,7 @@ semantic labels equal on at least ``1 - --tolerance`` of the pixels.
 """
 import argparse
 import json
+import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
@@ -93,6 +94,9 @@ def main(argv=None):
     parser.add_argument('--num-boxes', type=int, default=10)
     parser.add_argument('--score-thr', type=float, default=0.3)
     args = parser.parse_args(argv)
+    for path in [args.config, args.checkpoint, *args.images]:
+        if not osp.isfile(path):
+            raise SystemExit(f'pytorch2onnx: {path}: no such file')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
