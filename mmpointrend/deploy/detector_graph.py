@@ -166,6 +166,7 @@ class DetectorGraph(nn.Module):
         super().__init__()
         from mmdet.models.dense_heads import RPNHead
         from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
+        from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 
         from mmpointrend.models.dense_heads import LogitRankedRPNHead
         from .onnx_export import _Normalise
@@ -184,11 +185,11 @@ class DetectorGraph(nn.Module):
             raise TypeError('the whole-detector graph follows mmdet RPNHead '
                             '(sigmoid) or LogitRankedRPNHead, got '
                             f'{type(rpn).__name__}')
-        if rpn.bbox_coder.add_ctr_clamp or \
-                type(roi_head.bbox_head.bbox_coder) is not \
-                type(rpn.bbox_coder):
-            raise TypeError('the graph decodes boxes as '
-                            'DeltaXYWHBBoxCoder without add_ctr_clamp')
+        for coder in (rpn.bbox_coder, roi_head.bbox_head.bbox_coder):
+            if type(coder) is not DeltaXYWHBBoxCoder or coder.add_ctr_clamp:
+                raise TypeError('the graph decodes boxes as mmdet\'s '
+                                'DeltaXYWHBBoxCoder without add_ctr_clamp, '
+                                f'got {type(coder).__name__}')
         self.rank_by_logit = isinstance(rpn, LogitRankedRPNHead)
         extractor = roi_head.bbox_roi_extractor
         if type(extractor) is not SingleRoIExtractor:

@@ -191,6 +191,13 @@ def test_refusals(detector):
             DetectorGraph(model)
     finally:
         model.roi_head.test_cfg.adaptive_resolution = False
+    coder = model.roi_head.bbox_head.bbox_coder
+    coder.add_ctr_clamp = True
+    try:
+        with pytest.raises(TypeError, match='add_ctr_clamp'):
+            DetectorGraph(model)
+    finally:
+        coder.add_ctr_clamp = False
     nms = model.test_cfg.rpn.nms
     model.test_cfg.rpn.nms = dict(type='soft_nms', iou_threshold=0.7)
     try:
