@@ -1,6 +1,8 @@
 """Shared builders for the tests: small heads, configs and batches."""
 import copy
 import os.path as osp
+import subprocess
+import sys
 
 import numpy as np
 import torch
@@ -12,6 +14,18 @@ from mmengine.structures import InstanceData
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_PR_CFG = osp.join(REPO, 'configs/demo/point-rend_r18-tiny_fpn_shapes.py')
 DEMO_BASE_CFG = osp.join(REPO, 'configs/demo/mask-rcnn_r18-tiny_fpn_shapes.py')
+
+
+def run_tool(script: str, *args, timeout: int = 600):
+    """``python SCRIPT ARGS`` (SCRIPT relative to the repository) from the
+    repository root, its output captured as text."""
+    return subprocess.run(
+        [sys.executable,
+         osp.join(REPO, script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout)
 
 
 def small_roi_head_cfg(num_classes=5, channels=16):

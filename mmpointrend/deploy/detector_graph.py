@@ -30,13 +30,15 @@ mmcv kernels, the graph has ONNX's:
 The number of subdivision steps and points per step are the config's
 (``adaptive_resolution`` is refused: it gives each box its own steps).
 """
-from typing import List, Tuple
+from typing import Tuple
 
 import numpy as np
 import torch
+from mmdet.structures.bbox import bbox2roi
 from torch import Tensor, nn
 
 _NEG_INF = float('-inf')
+OUTPUT_NAMES = ['boxes', 'scores', 'labels', 'masks']
 # every finite score is above it; masked (-inf) scores are not
 _SCORE_FLOOR = -3.0e38
 
@@ -126,6 +128,13 @@ class _RoIAlign(torch.autograd.Function):
             spatial_scale_f=scale)
 
 
+def _append_dummy_box(boxes: Tensor) -> Tensor:
+    """``(n, 4)`` boxes plus one ``(0, 0, 1, 1)``: the graphs keep a branch
+    non-empty with it (onnxruntime cannot infer reshapes of empty tensors)
+    and drop what it produces."""
+    return torch.cat([boxes, boxes.new_tensor([[0., 0., 1., 1.]])])
+
+
 def decode_deltas(priors: Tensor, deltas: Tensor, coder,
                   img_hw: Tensor) -> Tensor:
     """mmdet's ``delta2bbox`` (same float operations) with the clip bounds
@@ -169,16 +178,12 @@ class DetectorGraph(nn.Module):
         from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 
         from mmpointrend.models.dense_heads import LogitRankedRPNHead
-        from .onnx_export import _Normalise
+        from .onnx_export import _Normalise, pointrend_roi_head
         self.detector = detector
         self.normalise = _Normalise(detector.data_preprocessor)
         self.pad_divisor = int(
             getattr(detector.data_preprocessor, 'pad_size_divisor', 1))
-        roi_head = getattr(detector, 'roi_head', None)
-        if not hasattr(roi_head, 'refine_chunk'):
-            raise TypeError('the whole-detector graph needs a PointRend RoI '
-                            'head (PointRendInstanceRoIHead), got '
-                            f'{type(roi_head).__name__}')
+        roi_head = pointrend_roi_head(detector)
         rpn = getattr(detector, 'rpn_head', None)
         if type(rpn) not in (RPNHead, LogitRankedRPNHead) or \
                 not rpn.use_sigmoid_cls:
@@ -210,9 +215,6 @@ class DetectorGraph(nn.Module):
         # with every candidate kept and then set the config's value: a
         # trace through zero detections would not record the mask branch
         self.register_buffer('score_thr', torch.tensor(float(cfg.score_thr)))
-        if cfg.get('adaptive_resolution'):
-            raise ValueError('adaptive_resolution gives each box its own '
-                             'number of steps; export with it off')
         for key, nms in (('rpn', detector.test_cfg.rpn.nms), ('rcnn',
                                                               cfg.nms)):
             if nms.get('type', 'nms') != 'nms':
@@ -289,8 +291,7 @@ class DetectorGraph(nn.Module):
         extractor = self.detector.roi_head.bbox_roi_extractor
         layers = extractor.roi_layers
         num_levels = len(layers)
-        rois = torch.cat([boxes.new_zeros((boxes.shape[0], 1)), boxes], 1)
-        target = extractor.map_roi_levels(rois, num_levels)
+        target = extractor.map_roi_levels(bbox2roi([boxes]), num_levels)
         size = layers[0].output_size[0]
         out = boxes.new_zeros(
             (boxes.shape[0], extractor.out_channels, size, size))
@@ -317,22 +318,18 @@ class DetectorGraph(nn.Module):
         head = roi_head.bbox_head
         cfg = roi_head.test_cfg
         num = proposals.shape[0]
-        proposals = torch.cat(
-            [proposals, proposals.new_tensor([[0., 0., 1., 1.]])])
+        proposals = _append_dummy_box(proposals)
         cls_score, bbox_pred = head(self._box_features(feats, proposals))
         scores = cls_score.softmax(-1)[:, :-1]
         real = torch.arange(proposals.shape[0], device=scores.device) < num
         scores = torch.where(real[:, None], scores,
                              torch.full_like(scores, _NEG_INF))
         num_classes = scores.shape[1]
-        if head.reg_class_agnostic:
-            priors = proposals
-            deltas = bbox_pred.reshape(-1, 4)
-        else:
-            priors = proposals[:, None].expand(-1, num_classes,
-                                               4).reshape(-1, 4)
-            deltas = bbox_pred.reshape(-1, 4)
-        boxes = decode_deltas(priors, deltas, head.bbox_coder, img_hw)
+        priors = proposals
+        if not head.reg_class_agnostic:  # one box per class
+            priors = priors[:, None].expand(-1, num_classes, 4).reshape(-1, 4)
+        boxes = decode_deltas(priors, bbox_pred.reshape(-1, 4),
+                              head.bbox_coder, img_hw)
         boxes = boxes.reshape(proposals.shape[0], -1, 4)
         boxes = boxes.expand(-1, num_classes, 4).reshape(-1, 4)
         labels = torch.arange(num_classes, device=scores.device)
@@ -356,44 +353,11 @@ class DetectorGraph(nn.Module):
         """
         roi_head = self.detector.roi_head
         num = boxes.shape[0]
-        boxes = torch.cat([boxes, boxes.new_tensor([[0., 0., 1., 1.]])])
+        rois = bbox2roi([_append_dummy_box(boxes)])
         labels = torch.cat([labels, labels.new_zeros(1)])
-        rois = torch.cat([boxes.new_zeros((boxes.shape[0], 1)), boxes], 1)
         features, coarse = roi_head._coarse_logits(feats, rois)
         features = roi_head.point_head.prepare_features(
             features,
             roi_head._num_refined_points(roi_head.test_cfg.max_per_img))
         logits = roi_head.refine_chunk(features, coarse, rois, labels)
         return logits[:num, 0].sigmoid()
-
-
-def output_names() -> List[str]:
-    return ['boxes', 'scores', 'labels', 'masks']
-
-
-def detector_metadata(model, graph: DetectorGraph) -> dict:
-    """What a user of the exported file needs besides the graph, stored in
-    its ``metadata_props`` (strings): the test resize, the mask threshold,
-    the classes."""
-    import json
-    resize = None
-    for t in model.cfg.test_dataloader.dataset.pipeline:
-        if t['type'] in ('Resize', 'RandomResize'):
-            resize = dict(
-                scale=list(t.get('scale', ())),
-                keep_ratio=bool(t.get('keep_ratio', False)),
-                backend=t.get('backend', 'cv2'),
-                interpolation=t.get('interpolation', 'bilinear'))
-    cfg = model.roi_head.test_cfg
-    meta = dict(
-        input='float32 (1, 3, H, W): the image as cv2.imread loads it '
-        '(BGR, 0-255), resized as "resize" says; not padded',
-        outputs='boxes (n, 4) x1 y1 x2 y2 and masks (n, S, S) '
-        'probabilities of the predicted class inside each box, in the '
-        "input's pixels; scores (n,); labels (n,) int64",
-        resize=resize,
-        mask_thr_binary=float(cfg.mask_thr_binary),
-        drop_empty_boxes=bool(cfg.get('drop_empty_boxes', False)),
-        classes=list((getattr(model, 'dataset_meta', None)
-                      or {}).get('classes', [])))
-    return {k: json.dumps(v) for k, v in meta.items()}

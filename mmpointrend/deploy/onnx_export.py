@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmdet.structures.bbox import bbox2roi
 from torch import Tensor, nn
 
 
@@ -51,6 +52,19 @@ class _Normalise(nn.Module):
         return (img - self.mean) / self.std
 
 
+def pointrend_roi_head(detector):
+    """The detector's RoI head, if it is ours and exportable: a graph runs
+    every box through the same number of steps."""
+    roi_head = getattr(detector, 'roi_head', None)
+    if not hasattr(roi_head, 'refine_chunk'):
+        raise TypeError(f'{type(roi_head).__name__} is not a PointRend RoI '
+                        'head (PointRendInstanceRoIHead)')
+    if roi_head.test_cfg.get('adaptive_resolution'):
+        raise ValueError('adaptive_resolution gives each box its own '
+                         'number of steps; export with it off')
+    return roi_head
+
+
 def _check_size(img: Tensor, divisor: int = 32) -> None:
     h, w = img.shape[-2:]
     if h % divisor or w % divisor:
@@ -71,20 +85,13 @@ class InstanceMaskGraph(nn.Module):
         super().__init__()
         self.detector = detector
         self.normalise = _Normalise(detector.data_preprocessor)
-        roi_head = detector.roi_head
-        if not hasattr(roi_head, 'refine_masks'):
-            raise TypeError(f'{type(roi_head).__name__} is not a PointRend '
-                            'RoI head (PointRendInstanceRoIHead)')
-        cfg = roi_head.test_cfg
-        if cfg.get('adaptive_resolution'):
-            raise ValueError('adaptive_resolution gives each box its own '
-                             'number of steps; export with it off')
+        pointrend_roi_head(detector)
 
     def forward(self, img: Tensor, boxes: Tensor, labels: Tensor) -> Tensor:
         roi_head = self.detector.roi_head
         feats = self.detector.extract_feat(self.normalise(img))
-        rois = torch.cat([boxes.new_zeros((boxes.shape[0], 1)), boxes], 1)
-        return roi_head.refine_masks(feats, rois, labels)[:, 0].sigmoid()
+        return roi_head.refine_masks(feats, bbox2roi([boxes]),
+                                     labels)[:, 0].sigmoid()
 
 
 class SemanticGraph(nn.Module):
@@ -122,9 +129,12 @@ def export(module: nn.Module,
            path: str,
            input_names: Sequence[str],
            output_names: Sequence[str],
-           opset: int = 17) -> None:
-    """``torch.onnx.export`` (TorchScript exporter) with fixed shapes."""
-    _check_size(args[0])
+           opset: int = 17,
+           dynamic_axes: Optional[Dict[str, Dict[int, str]]] = None) -> None:
+    """``torch.onnx.export`` (TorchScript exporter) without gradients; with
+    fixed shapes (the input a multiple of 32) unless ``dynamic_axes``."""
+    if dynamic_axes is None:
+        _check_size(args[0])
     module.eval()
     with torch.no_grad():
         torch.onnx.export(
@@ -134,6 +144,7 @@ def export(module: nn.Module,
             input_names=list(input_names),
             output_names=list(output_names),
             opset_version=opset,
+            dynamic_axes=dynamic_axes,
             dynamo=False)
 
 
@@ -267,6 +278,22 @@ def _finish(path: str, initializers: Dict[str, float],
     return sorted({n.op_type for n in model.graph.node})
 
 
+def _file_metadata(model, **fields) -> Dict[str, str]:
+    """``metadata_props`` of an exported file (JSON strings): ``fields`` plus
+    the config's test resize and the classes, for ``ort_infer``."""
+    resize = None
+    for t in model.cfg.test_dataloader.dataset.pipeline:
+        if t['type'] in ('Resize', 'RandomResize'):
+            resize = dict(
+                scale=list(t.get('scale', ())),
+                keep_ratio=bool(t.get('keep_ratio', False)),
+                backend=t.get('backend', 'cv2'),
+                interpolation=t.get('interpolation', 'bilinear'))
+    classes = (getattr(model, 'dataset_meta', None) or {}).get('classes', [])
+    fields.update(resize=resize, classes=list(classes))
+    return {k: json.dumps(v) for k, v in fields.items()}
+
+
 def export_detector(model, img_path: str, out: str, opset: int = 17) -> dict:
     """Export the whole detector (:class:`DetectorGraph`) with dynamic input
     size and number of detections, traced on ``img_path``.
@@ -278,31 +305,37 @@ def export_detector(model, img_path: str, out: str, opset: int = 17) -> dict:
     Returns:
         dict: ``ops`` (operator types), ``export_size``.
     """
-    from .detector_graph import DetectorGraph, detector_metadata, output_names
-    model.eval()
-    graph = DetectorGraph(model).eval()
+    from .detector_graph import OUTPUT_NAMES, DetectorGraph
+    graph = DetectorGraph(model)
     inputs, _ = _pipeline_input(model.cfg, img_path, 'mmdet')
     img = inputs[None].float()
     score_thr = float(graph.score_thr)
-    names = output_names()
-    dynamic = {name: {0: 'num_detections'} for name in names}
+    dynamic = {name: {0: 'num_detections'} for name in OUTPUT_NAMES}
     dynamic['image'] = {2: 'height', 3: 'width'}
     graph.score_thr.fill_(-1.0)
     try:
-        with torch.no_grad():
-            torch.onnx.export(
-                graph,
-                (img, ),
-                out,
-                input_names=['image'],
-                output_names=names,
-                dynamic_axes=dynamic,
-                opset_version=max(opset, 16),  # RoiAlign half_pixel
-                dynamo=False)
+        export(
+            graph,
+            (img, ),
+            out,
+            ['image'],
+            OUTPUT_NAMES,
+            opset=max(opset, 16),  # RoiAlign half_pixel
+            dynamic_axes=dynamic)
     finally:
         graph.score_thr.fill_(score_thr)
-    ops = _finish(out, {'score_thr': score_thr},
-                  dict(detector_metadata(model, graph), task='"instance"'))
+    cfg = model.roi_head.test_cfg
+    meta = _file_metadata(
+        model,
+        task='instance',
+        input='float32 (1, 3, H, W): the image as cv2.imread loads it '
+        '(BGR, 0-255), resized as "resize" says; not padded',
+        outputs='boxes (n, 4) x1 y1 x2 y2 and masks (n, S, S) '
+        'probabilities of the predicted class inside each box, in the '
+        "input's pixels; scores (n,); labels (n,) int64",
+        mask_thr_binary=float(cfg.mask_thr_binary),
+        drop_empty_boxes=bool(cfg.get('drop_empty_boxes', False)))
+    ops = _finish(out, {'score_thr': score_thr}, meta)
     return dict(ops=ops, export_size=tuple(img.shape[-2:]))
 
 
@@ -386,16 +419,13 @@ def export_semantic(model, img_path: str, out: str, opset: int = 17) -> dict:
     Returns:
         dict: ``ops``, ``export_size``.
     """
-    model.eval()
     inputs, _ = _pipeline_input(model.cfg, img_path, 'mmseg')
-    graph = SemanticGraph(model).eval()
     img = inputs[None].float()
-    with torch.no_grad(), _traceable_upsampling(model):
-        torch.onnx.export(
-            graph, (img, ),
-            out,
-            input_names=['image'],
-            output_names=['logits'],
+    with _traceable_upsampling(model):
+        export(
+            SemanticGraph(model), (img, ),
+            out, ['image'], ['logits'],
+            opset=opset,
             dynamic_axes=dict(
                 image={
                     2: 'height',
@@ -404,26 +434,14 @@ def export_semantic(model, img_path: str, out: str, opset: int = 17) -> dict:
                 logits={
                     2: 'height',
                     3: 'width'
-                }),
-            opset_version=opset,
-            dynamo=False)
-    resize = None
-    for t in model.cfg.test_dataloader.dataset.pipeline:
-        if t['type'] == 'Resize':
-            resize = dict(
-                scale=list(t['scale']),
-                keep_ratio=bool(t.get('keep_ratio', False)),
-                backend=t.get('backend', 'cv2'),
-                interpolation=t.get('interpolation', 'bilinear'))
-    meta = dict(
+                }))
+    meta = _file_metadata(
+        model,
         task='semantic',
         input='float32 (1, 3, H, W): the image as cv2.imread loads it '
         '(BGR, 0-255), resized as "resize" says',
-        outputs='logits (1, K, H, W) at the input size',
-        resize=resize,
-        classes=list((getattr(model, 'dataset_meta', None)
-                      or {}).get('classes', [])))
-    ops = _finish(out, {}, {k: json.dumps(v) for k, v in meta.items()})
+        outputs='logits (1, K, H, W) at the input size')
+    ops = _finish(out, {}, meta)
     return dict(ops=ops, export_size=tuple(img.shape[-2:]))
 
 

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import REPO
+from helpers import REPO, run_tool
 from PIL import Image
 
 from mmpointrend.deploy import compare
@@ -230,16 +230,15 @@ def export_zoo_pkl(model_name: str, config: str, images, tmp_dir, *opts):
     import json
     pkl = zoo_pkl(model_name, tmp_dir)
     onnx_path = osp.join(tmp_dir, model_name + '.onnx')
-    out = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools/deployment/pytorch2onnx.py'), config, pkl,
-        *[osp.join(FIXTURES, i + '.png')
-          for i in images], '--out', onnx_path, *opts
-    ],
-                         capture_output=True,
-                         text=True,
-                         cwd=REPO,
-                         timeout=900)
+    out = run_tool(
+        'tools/deployment/pytorch2onnx.py',
+        config,
+        pkl,
+        *[osp.join(FIXTURES, i + '.png') for i in images],
+        '--out',
+        onnx_path,
+        *opts,
+        timeout=900)
     os.remove(pkl)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     assert 'onnxruntime output matches PyTorch' in out.stdout

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 from deploy_helpers import INST_CFG, make_image
-from helpers import REPO
+from helpers import REPO, run_tool
+
+TOOL = 'tools/deployment/pytorch2onnx.py'
 
 # sizes that are not multiples of 32 after the demo test pipeline
 SHAPES = [(96, 130, 3), (70, 100, 3)]
@@ -150,14 +152,11 @@ def test_export_tool(detector, exported, tmp_path):
     impossible mask IoU demanded)."""
     _, ckpt = detector
     _, images, _ = exported
-    tool = osp.join(REPO, 'tools/deployment/pytorch2onnx.py')
-    cmd = [
-        sys.executable, tool, INST_CFG, ckpt, *images, '--out',
-        str(tmp_path / 'd.onnx'), '--cfg-options',
+    args = [
+        INST_CFG, ckpt, *images, '--out', tmp_path / 'd.onnx', '--cfg-options',
         'model.test_cfg.rcnn.score_thr=0.0'
     ]
-    out = subprocess.run(
-        cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
+    out = run_tool(TOOL, *args)
     assert out.returncode == 0, out.stderr[-3000:]
     reports = [
         json.loads(line) for line in out.stdout.splitlines()
@@ -165,19 +164,9 @@ def test_export_tool(detector, exported, tmp_path):
     ]
     assert len(reports) == 2 and all(r['num_onnx'] > 0 for r in reports)
     assert 'onnxruntime output matches PyTorch' in out.stdout
-    bad = subprocess.run(
-        cmd + ['--min-mask-iou', '1.5'],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600)
+    bad = run_tool(TOOL, *args, '--min-mask-iou', '1.5')
     assert bad.returncode == 1 and 'disagree' in bad.stderr
-    missing = subprocess.run(
-        cmd[:4] + [str(tmp_path / 'nope.png')],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600)
+    missing = run_tool(TOOL, *args[:2], tmp_path / 'nope.png')
     assert missing.returncode != 0
     assert 'nope.png: no such file' in missing.stderr
 

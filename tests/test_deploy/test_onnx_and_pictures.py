@@ -2,15 +2,13 @@
 image demo, on the demo models (random weights: the graphs, not the
 accuracy, are under test)."""
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import pytest
 import torch
 from deploy_helpers import INST_CFG, SEM_CFG
 from deploy_helpers import make_image as _image
-from helpers import REPO
+from helpers import run_tool
 
 
 @pytest.mark.parametrize('shape', [(96, 96, 3), (96, 130, 3)])
@@ -62,16 +60,8 @@ def test_semantic_export_refuses_slide_inference(segmentor):
 
 def test_export_tool_cli(segmentor, tmp_path):
     _, ckpt, img = segmentor
-    out = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools/deployment/pytorch2onnx.py'), SEM_CFG, ckpt, img,
-        '--out',
-        str(tmp_path / 'seg.onnx')
-    ],
-                         capture_output=True,
-                         text=True,
-                         cwd=REPO,
-                         timeout=600)
+    out = run_tool('tools/deployment/pytorch2onnx.py', SEM_CFG, ckpt, img,
+                   '--out', tmp_path / 'seg.onnx')
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'onnxruntime output matches PyTorch' in out.stdout
     assert (tmp_path / 'seg.onnx').stat().st_size > 1e5
@@ -165,44 +155,22 @@ def test_instance_subdivision_pictures(detector, tmp_path):
 def test_vis_tool_and_image_demo(detector, segmentor, tmp_path):
     _, det_ckpt = detector
     _, seg_ckpt, seg_img = segmentor
-    out = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools/analysis_tools/'
-                 'vis_subdivision.py'), SEM_CFG, seg_ckpt, seg_img,
-        '--out-dir',
-        str(tmp_path / 'steps')
-    ],
-                         capture_output=True,
-                         text=True,
-                         cwd=REPO,
-                         timeout=600)
+    out = run_tool('tools/analysis_tools/vis_subdivision.py', SEM_CFG,
+                   seg_ckpt, seg_img, '--out-dir', tmp_path / 'steps')
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / 'steps' /
             (osp.splitext(osp.basename(seg_img))[0] + '_steps.png')).exists()
     # side by side: the same random model twice (the 4x conv baseline has
     # another architecture; the README's pictures use trained ones)
     img = _image(tmp_path, (96, 96, 3))
-    out = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'demo/image_demo.py'), img, INST_CFG, det_ckpt,
-        '--compare', INST_CFG, det_ckpt, '--score-thr', '0', '--out-dir',
-        str(tmp_path / 'demo')
-    ],
-                         capture_output=True,
-                         text=True,
-                         cwd=REPO,
-                         timeout=600)
+    out = run_tool('demo/image_demo.py', img, INST_CFG, det_ckpt, '--compare',
+                   INST_CFG, det_ckpt, '--score-thr', '0', '--out-dir',
+                   tmp_path / 'demo')
     assert out.returncode == 0, out.stderr[-3000:]
     both = cv2.imread(str(tmp_path / 'demo' / 'compare' / osp.basename(img)))
     assert both.shape[1] == 2 * 96 + 6
-    missing = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'demo/image_demo.py'), img, INST_CFG,
-        str(tmp_path / 'nope.pth')
-    ],
-                             capture_output=True,
-                             text=True,
-                             cwd=REPO)
+    missing = run_tool('demo/image_demo.py', img, INST_CFG,
+                       tmp_path / 'nope.pth')
     assert missing.returncode != 0 and 'checkpoint not found' in \
         missing.stderr
 
@@ -218,27 +186,12 @@ def test_tools_on_a_semantic_checkpoint_without_dataset_meta(
         dict(
             state_dict=model.state_dict(),
             meta=dict(converted_from='detectron2')), bare)
-    out = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools/deployment/pytorch2onnx.py'), SEM_CFG, bare, img,
-        '--out',
-        str(tmp_path / 'seg.onnx')
-    ],
-                         capture_output=True,
-                         text=True,
-                         cwd=REPO,
-                         timeout=600)
+    out = run_tool('tools/deployment/pytorch2onnx.py', SEM_CFG, bare, img,
+                   '--out', tmp_path / 'seg.onnx')
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'onnxruntime output matches PyTorch' in out.stdout
-    out = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'demo/image_demo.py'), img, SEM_CFG, bare, '--out-dir',
-        str(tmp_path / 'demo')
-    ],
-                         capture_output=True,
-                         text=True,
-                         cwd=REPO,
-                         timeout=600)
+    out = run_tool('demo/image_demo.py', img, SEM_CFG, bare, '--out-dir',
+                   tmp_path / 'demo')
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'no dataset_meta' in out.stderr
     vis = tmp_path / 'demo' / 'point-rend_fpn_r18-tiny_scenes-seg' / 'vis'

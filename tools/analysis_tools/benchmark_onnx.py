@@ -16,7 +16,6 @@ are for the same work.
 import argparse
 import os.path as osp
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -34,13 +33,10 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 
 def _median_time(fn, repeat):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """benchmark_pointrend's timer, after one warm-up call."""
+    from benchmark_pointrend import run
+    fn()
+    return run(fn, repeat, 'cpu')[0]
 
 
 def demo_model():

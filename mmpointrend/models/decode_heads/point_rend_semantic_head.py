@@ -16,6 +16,7 @@ from ..checks import check_keys
 from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
                      sample_training_points, subdivision_step)
+from ..utils.point_ops import size_min
 
 SEG_MODELS, _ = seg_registries()
 
@@ -288,16 +289,9 @@ class PointRendSemanticHead(BaseModule):
         for _ in range(steps):
             h, w = h * scale, w * scale
             if cap is not None:
-                h, w = _minimum(h, cap[0]), _minimum(w, cap[1])
+                h, w = size_min(h, cap[0]), size_min(w, cap[1])
             sizes.append((h, w))
         return sizes
-
-
-def _minimum(a, b):
-    """``min`` of two sizes, ints or traced sizes (ONNX export)."""
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
-    return min(a, b)
 
 
 if SEG_MODELS is not None:

@@ -207,6 +207,14 @@ def point_sample(inputs: Tensor,
     return out.squeeze(3)
 
 
+def size_min(a, b):
+    """``min`` of two sizes, ints or (while exporting to ONNX) traced sizes,
+    so that the exported graph computes it from its input."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
+    return min(a, b)
+
+
 def scale_points(points: Tensor, width, height) -> Tensor:
     """``(..., 2)`` relative points ``(x, y)`` times ``(width, height)``;
     the sizes may be ints or (while exporting to ONNX) traced sizes."""
@@ -412,10 +420,7 @@ def top_uncertain_grid_points(uncertainty_map: Tensor, num_points: int):
         cell-centre points ``(R, N', 2)``, ``N' = min(N, H * W)``.
     """
     num_regions, height, width = uncertainty_map.shape
-    if isinstance(height, Tensor):  # traced sizes (ONNX export): dynamic k
-        num_points = torch.minimum(height * width, torch.as_tensor(num_points))
-    else:
-        num_points = min(height * width, num_points)
+    num_points = size_min(height * width, num_points)  # traced: dynamic k
     indices = uncertainty_map.flatten(1).topk(num_points, dim=1).indices
     return indices, grid_indices_to_points(indices, height, width)
 
