@@ -57,7 +57,9 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     """Make a GPU config runnable where there is no GPU.
 
     mmengine's ``CheckpointHook`` becomes :class:`AtomicCheckpointHook`
-    (same settings; files replaced atomically). Without CUDA (nothing else
+    (same settings; files replaced atomically), and a config with
+    ``load_from`` gets :class:`ClassAwareLoadHook` (:func:`add_class_aware_load`).
+    Without CUDA (nothing else
     changes on a GPU machine):
 
     - distributed runs use the gloo backend instead of NCCL;
@@ -74,6 +76,7 @@ def prepare_runner_cfg(cfg: Config) -> Config:
     Returns:
         Config: ``cfg``.
     """
+    add_class_aware_load(cfg)
     checkpoint_hook = (cfg.get('default_hooks') or {}).get('checkpoint')
     if checkpoint_hook is not None and checkpoint_hook.get(
             'type') == 'CheckpointHook':
@@ -97,6 +100,18 @@ def prepare_runner_cfg(cfg: Config) -> Config:
                 type='CPUDistributedDataParallel',
                 find_unused_parameters=cfg.get('find_unused_parameters',
                                                False))
+    return cfg
+
+
+def add_class_aware_load(cfg: Config) -> Config:
+    """Append :class:`ClassAwareLoadHook` to ``cfg.custom_hooks`` when the
+    config loads weights (``load_from``) and has none yet, so that
+    ``load_from`` a checkpoint of other classes keeps the weights that do
+    not depend on them (same classes: nothing changes). Returns ``cfg``."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if cfg.get('load_from') and not any(
+            h.get('type') == 'ClassAwareLoadHook' for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='ClassAwareLoadHook')]
     return cfg
 
 

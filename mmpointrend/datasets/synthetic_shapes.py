@@ -11,7 +11,7 @@ import json
 import math
 import os
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -65,7 +65,45 @@ def _polygon(rng, cx, cy, r):
                  1))
 
 
-_MAKERS = (_star, _ring, _glyph, _polygon)
+def _cross(rng, cx, cy, r):
+    # A plus sign with arms of random width, rotated: long straight edges
+    # and sharp inner corners.
+    arm = r * rng.uniform(0.18, 0.32)
+    bar = np.array([[-r, -arm], [r, -arm], [r, arm], [-r, arm]])
+    theta = rng.uniform(0, math.pi / 2)
+    rot = np.array([[math.cos(theta), -math.sin(theta)],
+                    [math.sin(theta), math.cos(theta)]])
+    bars = [Polygon(b @ rot.T + (cx, cy)) for b in (bar, bar[:, ::-1])]
+    return unary_union(bars)
+
+
+def _crescent(rng, cx, cy, r):
+    # A disc minus a shifted disc: two arcs meeting in thin horns.
+    outer = Polygon(np.stack([
+        cx + r * np.cos(np.linspace(0, 2 * math.pi, 64, endpoint=False)),
+        cy + r * np.sin(np.linspace(0, 2 * math.pi, 64, endpoint=False))
+    ], 1))
+    angle = rng.uniform(0, 2 * math.pi)
+    shift = r * rng.uniform(0.35, 0.6)
+    return outer.difference(
+        _ring_disc(cx + shift * math.cos(angle), cy + shift * math.sin(angle),
+                   r * rng.uniform(0.8, 0.95)))
+
+
+def _ring_disc(cx, cy, r):
+    angles = np.linspace(0, 2 * math.pi, 64, endpoint=False)
+    return Polygon(np.stack([cx + r * np.cos(angles),
+                             cy + r * np.sin(angles)], 1))
+
+
+#: every shape the generator draws, by name
+SHAPES = dict(
+    star=_star,
+    ring=_ring,
+    glyph=_glyph,
+    polygon=_polygon,
+    cross=_cross,
+    crescent=_crescent)
 
 
 def _to_coco_polygons(geom) -> List[List[float]]:
@@ -100,8 +138,13 @@ def _render(img: np.ndarray, polygons: List[List[float]], color) -> None:
     cv2.fillPoly(img, contours, color, lineType=cv2.LINE_8, shift=shift)
 
 
-def make_image(rng: np.random.Generator, size: int, max_objects: int):
-    """One image and its visible-part annotations."""
+def make_image(rng: np.random.Generator,
+               size: int,
+               max_objects: int,
+               shapes: Sequence[str] = CLASSES):
+    """One image and its visible-part annotations (``category_id`` is the
+    1-based index in ``shapes``)."""
+    makers = [SHAPES[name] for name in shapes]
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     base = rng.uniform(40, 200, 3)
     grad = rng.uniform(-50, 50, (2, 3))
@@ -110,10 +153,10 @@ def make_image(rng: np.random.Generator, size: int, max_objects: int):
     img = np.clip(img, 0, 255).astype(np.uint8)
     objects = []
     for _ in range(int(rng.integers(2, max_objects + 1))):
-        label = int(rng.integers(len(CLASSES)))
+        label = int(rng.integers(len(makers)))
         r = rng.uniform(0.09, 0.24) * size
         cx, cy = rng.uniform(r * 0.6, size - r * 0.6, 2)
-        geom = _MAKERS[label](rng, cx, cy, r).buffer(0)
+        geom = makers[label](rng, cx, cy, r).buffer(0)
         geom = geom.intersection(
             Polygon([(0, 0), (size, 0), (size, size), (0, size)]))
         if geom.area > 30:
@@ -148,7 +191,10 @@ def generate_coco_shapes(out_dir: str,
                          img_size: int = 160,
                          max_objects: int = 6,
                          seed: int = 0,
-                         num_empty: int = 0) -> Dict[str, str]:
+                         num_empty: int = 0,
+                         shapes: Sequence[str] = CLASSES,
+                         names: Optional[Sequence[str]] = None
+                         ) -> Dict[str, str]:
     """Write ``train/``, ``val/`` images and COCO json files.
 
     Args:
@@ -161,10 +207,20 @@ def generate_coco_shapes(out_dir: str,
         seed (int): Random seed. Defaults to 0.
         num_empty (int): Extra training images with no object at all.
             Defaults to 0.
+        shapes (Sequence[str]): The classes' shapes (keys of
+            :data:`SHAPES`). Defaults to :data:`CLASSES`.
+        names (Sequence[str], optional): The classes' names in the json
+            (one per shape). Defaults to the shapes' names.
 
     Returns:
         dict: paths of ``train_ann``, ``val_ann``, ``train_img``, ``val_img``.
     """
+    unknown = [name for name in shapes if name not in SHAPES]
+    if unknown:
+        raise KeyError(f'unknown shapes {unknown}; known: {list(SHAPES)}')
+    names = list(shapes if names is None else names)
+    if len(names) != len(shapes):
+        raise ValueError(f'{len(names)} names for {len(shapes)} shapes')
     rng = np.random.default_rng(seed)
     paths = {}
     for split, count in (('train', num_train), ('val', num_val)):
@@ -174,7 +230,7 @@ def generate_coco_shapes(out_dir: str,
         extra = num_empty if split == 'train' else 0
         for i in range(count + extra):
             if i < count:
-                img, anns = make_image(rng, img_size, max_objects)
+                img, anns = make_image(rng, img_size, max_objects, shapes)
             else:
                 img, anns = _empty_image(rng, img_size), []
             name = f'{i:05d}.png'
@@ -184,7 +240,7 @@ def generate_coco_shapes(out_dir: str,
             for ann in anns:
                 ann.update(id=len(annotations) + 1, image_id=i)
                 annotations.append(ann)
-        categories = [dict(id=i + 1, name=n) for i, n in enumerate(CLASSES)]
+        categories = [dict(id=i + 1, name=n) for i, n in enumerate(names)]
         ann_file = osp.join(out_dir, f'{split}.json')
         with open(ann_file, 'w') as f:
             json.dump(
@@ -210,6 +266,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--img-size', type=int, default=160)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--shapes',
+        nargs='+',
+        default=list(CLASSES),
+        choices=list(SHAPES),
+        help='the classes\' shapes')
+    parser.add_argument(
+        '--names', nargs='+', help='their category names (default: shapes)')
     args = parser.parse_args(argv)
     print(
         generate_coco_shapes(
@@ -217,7 +281,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             args.num_train,
             args.num_val,
             args.img_size,
-            seed=args.seed))
+            seed=args.seed,
+            shapes=args.shapes,
+            names=args.names))
 
 
 if __name__ == '__main__':

@@ -1,3 +1,4 @@
+from .class_aware_load import ClassAwareLoadHook, checkpoint_classes
 from .checkpoint import (AtomicCheckpointHook, AtomicLocalBackend,
                          atomic_write, checkpoint_is_readable,
                          newest_readable_checkpoint)
@@ -6,5 +7,5 @@ from .optim_wrapper import CPUBF16OptimWrapper, NonFiniteLossOptimWrapper
 __all__ = [
     'NonFiniteLossOptimWrapper', 'CPUBF16OptimWrapper', 'AtomicCheckpointHook',
     'AtomicLocalBackend', 'atomic_write', 'checkpoint_is_readable',
-    'newest_readable_checkpoint'
+    'newest_readable_checkpoint', 'ClassAwareLoadHook', 'checkpoint_classes'
 ]

@@ -7,30 +7,19 @@ the d2-exact configs; the tolerances are those of the fixtures' README.
 """
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from d2_fixtures import (FIXTURES, R50, SEMANTIC, convert, require_fixtures,
+                         zoo_pkl)
 from helpers import REPO, run_tool
 from PIL import Image
 
 from mmpointrend.deploy import compare
 from mmpointrend.deploy.compare import mask_iou
 
-sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-import detectron2_to_mmpointrend as tool  # noqa: E402
-
-FIXTURES = osp.join(osp.dirname(REPO), 'shared', 'fixtures', 'detectron2')
-if not osp.isdir(FIXTURES):
-    if os.environ.get('CI'):
-        raise RuntimeError(f'CI needs the detectron2 fixtures at {FIXTURES}')
-    pytest.skip(
-        f'no detectron2 fixtures at {FIXTURES}', allow_module_level=True)
-
-R50 = 'pointrend_rcnn_R_50_FPN_1x_coco'
-SEMANTIC = 'pointrend_semantic_R_101_FPN_1x_cityscapes'
+require_fixtures()
 R50_CFG = 'configs/point_rend/point-rend_r50-caffe_fpn_ms-1x_coco_d2-exact.py'
 SEM_CFG = ('configs/point_rend_seg/'
            'point-rend_fpn_r101-caffe-d2zoo_8xb4-65k_cityscapes-512x1024.py')
@@ -43,28 +32,6 @@ LAYOUTS = {  # fixture C: layouts only
     'configs/point_rend/'
     'point-rend_r50-caffe_fpn_ms-24k_cityscapes_d2-exact.py',
 }
-
-
-def zoo_pkl(model_name: str, tmp_dir) -> str:
-    """manifest -> zoo .pkl, by the fixtures' make_zoo_pkl.py."""
-    pkl = osp.join(tmp_dir, model_name + '.pkl')
-    subprocess.run([
-        sys.executable,
-        osp.join(FIXTURES, 'make_zoo_pkl.py'),
-        osp.join(FIXTURES, model_name + '.manifest.json'), pkl
-    ],
-                   check=True,
-                   capture_output=True)
-    return pkl
-
-
-def convert(model_name: str, config: str, tmp_dir) -> str:
-    """manifest -> zoo .pkl (make_zoo_pkl.py) -> ours (converter tool)."""
-    pkl = zoo_pkl(model_name, tmp_dir)
-    out = osp.join(tmp_dir, model_name + '.pth')
-    tool.main([pkl, out, '--config', osp.join(REPO, config)])
-    os.remove(pkl)
-    return out
 
 
 def unpack(packed: np.ndarray, shape: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
+from ..class_layout import ClassAxis
 
 
 def _conv_fc_layers(in_channels: int, roi_feat_size: int, conv_channels: int,
@@ -94,6 +95,11 @@ class PointRendCoarseMaskHead(BaseModule):
         nn.init.normal_(self.predictor.weight, std=0.001)
         nn.init.zeros_(self.predictor.bias)
 
+    def class_axes(self) -> dict:
+        """The predictor's rows: one ``M x M`` block per class."""
+        axis = ClassAxis.blocks(0, group=self.output_size**2)
+        return {'predictor.weight': [axis], 'predictor.bias': [axis]}
+
     def forward(self, x: Tensor) -> Tensor:
         """Coarse logits.
 
@@ -149,6 +155,10 @@ class PointRendParameterHead(PointRendCoarseMaskHead):
     Args:
         num_params (int): ``N``; the RoI head fills it from its point head.
         num_classes (int): ``K`` (for the heads' consistency check).
+        param_class_parts (tuple, optional): How the ``N`` parameters depend
+            on the classes (:class:`ClassAxis` parts; the RoI head fills it
+            from its point head, for loading weights of other classes).
+            Defaults to None (no class-dependent parameters).
         regularizer (float): Weight of the L2 penalty. Defaults to 1e-5.
         **kwargs: The coarse head's layer arguments (``in_channels``,
             ``roi_feat_size``, ``conv_out_channels``, ``num_fcs``,
@@ -160,12 +170,21 @@ class PointRendParameterHead(PointRendCoarseMaskHead):
     def __init__(self,
                  num_params: int,
                  num_classes: int,
+                 param_class_parts: Optional[tuple] = None,
                  regularizer: float = 1e-5,
                  **kwargs) -> None:
         super().__init__(num_classes=num_classes, **kwargs)
         self.num_params = num_params
+        self.param_class_parts = param_class_parts
         self.regularizer = regularizer
         self.predictor = nn.Linear(self.predictor.in_features, num_params)
+
+    def class_axes(self) -> dict:
+        """The predictor's rows, laid out as ``param_class_parts``."""
+        if self.param_class_parts is None:
+            return {}
+        axis = ClassAxis(0, tuple(map(tuple, self.param_class_parts)))
+        return {'predictor.weight': [axis], 'predictor.bias': [axis]}
 
     def forward(self, x: Tensor) -> Tensor:
         """``(R, C, S, S)`` box features -> ``(R, N)`` parameters."""

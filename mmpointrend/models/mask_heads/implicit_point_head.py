@@ -74,6 +74,16 @@ class PointRendImplicitPointHead(BasePointHead):
                                       int]] = list(zip(dims[1:], dims[:-1]))
         self.num_params = sum(o * i + o for o, i in self.layer_shapes)
 
+    @property
+    def param_class_parts(self) -> tuple:
+        """How the parameter vector depends on the classes
+        (:class:`ClassAxis` parts): every layer's weight, then every bias;
+        only the last layer's ``K`` weight rows (``D`` each) and ``K``
+        biases are per class."""
+        (k, d), hidden = self.layer_shapes[-1], self.layer_shapes[:-1]
+        return (('fixed', sum(o * i for o, i in hidden)), ('classes', d),
+                ('fixed', sum(o for o, _ in hidden)), ('classes', 1))
+
     def _split(self, params: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
         """``(R, N)`` -> per layer weights ``(R, out, in)`` and biases
         ``(R, out, 1)``."""

@@ -19,6 +19,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS, seg_registries
+from ..class_layout import ClassAxis
 from ..utils import bilinear_gather, channels_last_table
 from ..utils.point_features import PointFeatures
 from ..utils.point_ops import bilinear_dense, scale_points
@@ -156,6 +157,26 @@ class PointRendPointHead(BasePointHead):
             nn.init.zeros_(layer.bias)
         nn.init.normal_(self.fc_logits.weight, std=0.001)
         nn.init.zeros_(self.fc_logits.bias)
+
+    def class_axes(self) -> dict:
+        """Each layer's coarse-logit input columns (after its fine-feature
+        or hidden columns) and the predictor's class rows."""
+        axes = {}
+        for i, layer in enumerate(self.fcs):
+            if i == 0 or self.coarse_pred_each_layer:
+                axes[f'fcs.{i}.weight'] = [
+                    ClassAxis.blocks(
+                        1, before=layer.in_channels - self.num_classes)
+                ]
+        rows = ClassAxis.blocks(0)
+        axes['fc_logits.weight'] = [rows]
+        if self.coarse_pred_each_layer:
+            axes['fc_logits.weight'].append(
+                ClassAxis.blocks(
+                    1,
+                    before=self.fc_logits.in_channels - self.num_classes))
+        axes['fc_logits.bias'] = [rows]
+        return axes
 
     def forward(self,
                 fine_feats: Tensor,

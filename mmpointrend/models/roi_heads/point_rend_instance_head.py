@@ -142,6 +142,8 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         if hasattr(point_head, 'num_params') and isinstance(
                 kwargs.get('mask_head'), dict):
             kwargs['mask_head'].setdefault('num_params', point_head.num_params)
+            kwargs['mask_head'].setdefault('param_class_parts',
+                                           point_head.param_class_parts)
         super().__init__(**kwargs)
         if not (self.with_bbox and self.with_mask):
             raise ValueError('PointRendInstanceRoIHead needs bbox_head, '
