@@ -9,7 +9,9 @@
 
 Writes ``outputs/<model>/vis/<image>.png`` per model (the inferencers'
 overlays) and, with ``--compare``, ``outputs/compare/<image>.png``: the
-models' overlays in one row with their config names.
+models' overlays in one row with their config names. Images of a folder that
+cannot be read are skipped with a warning naming them, listed again at the
+end, and make the exit code 1; the others are all processed.
 """
 import argparse
 import os
@@ -17,8 +19,10 @@ import os.path as osp
 import sys
 
 import cv2
+import mmcv
 import numpy as np
 from mmengine.config import Config
+from mmengine.utils import scandir
 
 import mmpointrend  # noqa: F401
 from mmpointrend.apis import checkpoint_dataset_meta
@@ -56,14 +60,53 @@ def inferencer(config: str, checkpoint: str, device: str):
         model=config, weights=checkpoint, device=device), scope
 
 
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
+                  '.tiff', '.webp')
+
+
+def readable_images(inputs: str):
+    """The image paths of ``inputs`` (a file or a folder, searched as the
+    inferencers do) split into those that decode and those that do not:
+    ``(readable, [(path, why), ...])``."""
+    if osp.isdir(inputs):
+        paths = [
+            osp.join(inputs, f) for f in sorted(
+                scandir(inputs, IMG_EXTENSIONS, recursive=False,
+                        case_sensitive=False))
+        ]
+    else:
+        paths = [inputs]
+    readable, failed = [], []
+    for path in paths:
+        try:
+            img = mmcv.imread(path)
+        except Exception as e:  # mmcv / cv2 / Pillow decoder errors
+            img, why = None, f'{type(e).__name__}: {e}'
+        else:
+            why = 'not a readable image'
+        if img is None or img.size == 0:
+            failed.append((path, why))
+        else:
+            readable.append(path)
+    return readable, failed
+
+
 def run(inputs: str,
         models,
         out_dir: str,
         score_thr: float = 0.3,
         device: str = 'cpu'):
-    """Overlay every model's predictions; returns {model name: vis dir}."""
+    """Overlay every model's predictions on every readable image.
+
+    Returns:
+        tuple: ``{model name: vis dir}`` and ``[(image, why)]`` of the images
+        that could not be read (each also warned about).
+    """
     if not osp.exists(inputs):
         raise FileNotFoundError(f'no image or directory {inputs}')
+    images, failed = readable_images(inputs)
+    for path, why in failed:
+        print(f'image_demo: WARNING skipping {path}: {why}', file=sys.stderr)
     vis_dirs = {}
     for config, checkpoint in models:
         if not osp.isfile(checkpoint):
@@ -76,9 +119,10 @@ def run(inputs: str,
         kwargs = dict(out_dir=target)
         if scope == 'mmdet':
             kwargs.update(pred_score_thr=score_thr, no_save_pred=True)
-        inf(inputs, **kwargs)
+        if images:
+            inf(images, **kwargs)
         vis_dirs[name] = osp.join(target, 'vis')
-    return vis_dirs
+    return vis_dirs, failed
 
 
 def side_by_side(vis_dirs: dict, out_dir: str):
@@ -86,7 +130,8 @@ def side_by_side(vis_dirs: dict, out_dir: str):
     names = list(vis_dirs)
     os.makedirs(out_dir, exist_ok=True)
     paths = []
-    for fname in sorted(os.listdir(vis_dirs[names[0]])):
+    first = vis_dirs[names[0]]
+    for fname in sorted(os.listdir(first) if osp.isdir(first) else []):
         tiles = []
         for name in names:
             img = cv2.imread(osp.join(vis_dirs[name], fname))
@@ -126,8 +171,8 @@ def main(argv=None):
     models = [(args.config, args.checkpoint)
               ] + [tuple(m) for m in args.compare]
     try:
-        vis = run(args.inputs, models, args.out_dir, args.score_thr,
-                  args.device)
+        vis, failed = run(args.inputs, models, args.out_dir, args.score_thr,
+                          args.device)
     except FileNotFoundError as e:
         sys.exit(f'image_demo: {e}')
     for name, d in vis.items():
@@ -136,6 +181,9 @@ def main(argv=None):
         paths = side_by_side(vis, osp.join(args.out_dir, 'compare'))
         print(f'side by side: {len(paths)} images in '
               f'{osp.join(args.out_dir, "compare")}')
+    if failed:
+        sys.exit(f'image_demo: {len(failed)} image(s) could not be read and '
+                 'were skipped: ' + ', '.join(path for path, _ in failed))
 
 
 if __name__ == '__main__':

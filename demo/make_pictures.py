@@ -108,8 +108,8 @@ def main(argv=None):
             src = osp.join(tmp, task)
             os.makedirs(src)
             upscaled(picks, factor, src)  # shown at factor x
-            vis = image_demo.run(src, list(zip(CONFIGS[task], ckpts)),
-                                 osp.join(tmp, f'{task}_vis'), 0.5)
+            vis, _ = image_demo.run(src, list(zip(CONFIGS[task], ckpts)),
+                                    osp.join(tmp, f'{task}_vis'), 0.5)
             for i, path in enumerate(
                     image_demo.side_by_side(vis, osp.join(tmp,
                                                           f'{task}_cmp'))):

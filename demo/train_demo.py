@@ -9,6 +9,7 @@ models of a task train from scratch on the CPU and are printed side by side.
     python demo/train_demo.py                   # both tasks, minutes per model
     python demo/train_demo.py --task semantic   # one task
     python demo/train_demo.py --iters 3000      # longer, better numbers
+    python demo/train_demo.py --task finetune   # fine-tuning to new classes
 """
 import argparse
 import json
@@ -58,7 +59,24 @@ TASKS = dict(
                  ('AP75', 'coco/segm_mAP_75'), ('Boundary AP', 'boundary/bAP'),
                  ('box AP', 'coco/bbox_mAP')),
         iters=500),
+    # the 'instance' PointRend (trained first if missing) fine-tuned on a
+    # smaller set of other classes, three ways at the same budget
+    finetune=dict(
+        data='finetune',
+        models=(('from scratch',
+                 'configs/demo/point-rend_r18-tiny_fpn_shapes_finetune.py'),
+                ("mmengine's plain load_from (mmdet's tools)",
+                 'configs/demo/point-rend_r18-tiny_fpn_shapes_finetune.py'),
+                ('ClassAwareLoadHook (our tools)',
+                 'configs/demo/point-rend_r18-tiny_fpn_shapes_finetune.py')),
+        metrics=(('mask AP', 'coco/segm_mAP'), ('AP50', 'coco/segm_mAP_50'),
+                 ('AP75', 'coco/segm_mAP_75'), ('Boundary AP', 'boundary/bAP'),
+                 ('box AP', 'coco/bbox_mAP')),
+        iters=200),
 )
+#: the fine-tuning set: 'ring' and 'star' shared with the instance data's
+#: classes (at other indices), 'cross' new; a quarter of the images
+FINETUNE_SHAPES = ('ring', 'cross', 'star')
 
 
 def parse_args():
@@ -66,24 +84,28 @@ def parse_args():
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument(
         '--task',
-        choices=['all', 'instance', 'semantic', 'pointsup'],
+        choices=['all', 'instance', 'semantic', 'pointsup', 'finetune'],
         default='all',
         help="'pointsup': full-mask vs point-supervised PointRend vs "
-        "Implicit PointRend (not part of 'all')")
+        "Implicit PointRend; 'finetune': the instance PointRend fine-tuned "
+        "to other classes three ways (neither part of 'all')")
     parser.add_argument(
         '--iters',
         type=int,
         default=None,
         help='training iterations per model, batch 4 (default: 500 '
-        'instance, 800 semantic)')
+        'instance, 800 semantic, 200 finetune after 500 instance)')
     parser.add_argument('--num-train', type=int, default=400)
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--only',
-        choices=['baseline', 'pointrend', 'full', 'points', 'implicit'],
+        choices=[
+            'baseline', 'pointrend', 'full', 'points', 'implicit', 'scratch',
+            'plain', 'ours'
+        ],
         help='train only one of the models (pointsup: full / points / '
-        'implicit)')
+        'implicit; finetune: scratch / plain / ours)')
     parser.add_argument(
         '--eval-only',
         action='store_true',
@@ -113,24 +135,60 @@ def make_data(task: str, work_dir: str, args) -> str:
     data_root = osp.join(work_dir, f'data_{task}') + '/'
     stamp = osp.join(data_root, 'done.json')
     spec = dict(num_train=args.num_train, num_val=args.num_val, seed=args.seed)
+    if task == 'finetune':  # a quarter of the images, other shapes
+        spec.update(
+            num_train=args.num_train // 4,
+            seed=args.seed + 1,
+            shapes=list(FINETUNE_SHAPES))
     if osp.exists(stamp) and json.load(open(stamp)) == spec:
         return data_root
     t0 = time.time()
     if task == 'instance':
         generate_coco_shapes(
             data_root, args.num_train, args.num_val, seed=args.seed)
+    elif task == 'finetune':
+        generate_coco_shapes(
+            data_root,
+            spec['num_train'],
+            args.num_val,
+            seed=spec['seed'],
+            shapes=FINETUNE_SHAPES)
     else:
         generate_semantic_scenes(
             data_root, args.num_train, args.num_val, seed=args.seed)
     json.dump(spec, open(stamp, 'w'))
-    print(f'generated {args.num_train}+{args.num_val} {task} images in '
+    print(f"generated {spec['num_train']}+{args.num_val} {task} images in "
           f'{time.time() - t0:.1f}s under {data_root}')
     return data_root
+
+
+def source_checkpoint(work_dir: str, args) -> str:
+    """The 'instance' task's PointRend (500 iterations), trained now if
+    missing: what the 'finetune' task starts from."""
+    iters = TASKS['instance']['iters']
+    ckpt = osp.join(work_dir, 'instance', 'pointrend', f'iter_{iters}.pth')
+    if not osp.isfile(ckpt):
+        source = argparse.Namespace(**vars(args))
+        source.iters, source.only, source.eval_only = iters, 'pointrend', False
+        run_task('instance', work_dir, source)
+    return ckpt
+
+
+def build_finetune_runner(key: str, cfg: Config, source: str):
+    """The three ways to start: nothing loaded; mmengine's plain
+    ``load_from`` through ``Runner.from_cfg`` as mmdet's ``tools/train.py``
+    does; :func:`build_runner`, which adds ClassAwareLoadHook."""
+    from mmengine.runner import Runner
+    if key == 'scratch':
+        return build_runner(cfg)
+    cfg.load_from = source
+    return Runner.from_cfg(cfg) if key == 'plain' else build_runner(cfg)
 
 
 def run_task(task: str, work_dir: str, args) -> str:
     spec = TASKS[task]
     iters = args.iters or spec['iters']
+    source = source_checkpoint(work_dir, args) if task == 'finetune' else None
     data_root = make_data(spec.get('data', task), work_dir, args)
     if task == 'pointsup':
         points = osp.join(data_root, 'train_points_n10.json')
@@ -148,6 +206,8 @@ def run_task(task: str, work_dir: str, args) -> str:
     keys = ('baseline', 'pointrend', 'third')
     if task == 'pointsup':
         keys = ('full', 'points', 'implicit')
+    elif task == 'finetune':
+        keys = ('scratch', 'plain', 'ours')
     for (name, path), key in zip(spec['models'], keys):
         if args.only and args.only != key:
             continue
@@ -162,7 +222,8 @@ def run_task(task: str, work_dir: str, args) -> str:
             runner = build_runner(cfg)
             train_s = trained_s.get(name)
         else:
-            runner = build_runner(cfg)
+            runner = build_finetune_runner(
+                key, cfg, source) if task == 'finetune' else build_runner(cfg)
             t0 = time.time()
             runner.train()
             train_s = round(time.time() - t0, 1)
@@ -189,7 +250,9 @@ def run_task(task: str, work_dir: str, args) -> str:
         lines.append(f"| {r['model']} | {vals} | {r['train_s'] or '-'} | "
                      f"{r['test_s']} |")
     table = '\n'.join(lines)
-    print(f'\n{task}: {iters} iterations (batch 4, CPU from scratch), '
+    start = ('from the instance PointRend' if task == 'finetune' else
+             'CPU from scratch')
+    print(f'\n{task}: {iters} iterations (batch 4, {start}), '
           f'{args.num_val} validation images:\n{table}\n')
     with open(osp.join(work_dir, f'results_{task}.json'), 'w') as f:
         json.dump(rows, f, indent=2)

@@ -4,10 +4,12 @@
 registers every module and makes checkpoints written by mmengine loadable on
 torch >= 2.6.
 """
+from .registry import add_function_scopes
 from .utils import register_checkpoint_safe_globals
 from .version import __version__
 
 register_checkpoint_safe_globals()
+add_function_scopes()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
 

@@ -10,8 +10,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import (build_runner, check_config, check_cpu_amp,
-                              finish_distributed)
+from mmpointrend.apis import (DataConfigError, build_runner, check_config,
+                              check_cpu_amp, finish_distributed)
 
 
 def parse_args():
@@ -66,7 +66,10 @@ def main():
         if vis_hook is None:
             raise KeyError('--show-dir needs default_hooks.visualization')
         vis_hook.update(draw=True, test_out_dir=args.show_dir)
-    check_config(cfg, splits=('test_dataloader', ))
+    try:
+        check_config(cfg, splits=('test_dataloader', ))
+    except DataConfigError as e:
+        raise SystemExit(f'test: {e}')
     if args.amp:
         if not torch.cuda.is_available():
             check_cpu_amp(cfg)

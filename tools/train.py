@@ -10,8 +10,9 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
-from mmpointrend.apis import (ResumeError, build_runner, check_config,
-                              check_cpu_amp, finish_distributed)
+from mmpointrend.apis import (DataConfigError, ResumeError, build_runner,
+                              check_config, check_cpu_amp,
+                              finish_distributed)
 
 
 def parse_args():
@@ -80,7 +81,10 @@ def main():
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    check_config(cfg)
+    try:
+        check_config(cfg)
+    except DataConfigError as e:
+        raise SystemExit(f'train: {e}')
     try:
         runner = build_runner(cfg)
     except ResumeError as e:

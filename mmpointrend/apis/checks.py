@@ -55,8 +55,18 @@ def _dataset_classes(ds: ConfigDict,
 
 def check_annotation_file(path: str,
                           where: str,
-                          classes: Optional[List[str]] = None) -> None:
-    """A COCO-style json file exists, parses, and has the classes.
+                          classes: Optional[List[str]] = None,
+                          img_dir: Optional[str] = None) -> None:
+    """A COCO-style json file exists, parses, has the classes and (with
+    ``img_dir``) every image it lists exists under ``img_dir``.
+
+    Args:
+        path (str): The annotation file.
+        where (str): The config key it comes from, for the message.
+        classes (list[str], optional): Class names the file must have.
+        img_dir (str, optional): The folder its ``file_name`` entries are
+            relative to (``data_root`` + ``data_prefix.img``); None skips
+            the image check.
 
     Raises:
         DataConfigError: naming the file and what is wrong with it.
@@ -89,6 +99,8 @@ def check_annotation_file(path: str,
         raise DataConfigError(
             f'{where}: {path} has annotations with category_id {bad[:10]} '
             f'that are not in its "categories" (ids {sorted(cat_ids)[:20]})')
+    if img_dir is not None:
+        check_image_files(data['images'], img_dir, where, path)
     if classes is not None:
         names = {c.get('name') for c in data['categories']}
         unknown = [c for c in classes if c not in names]
@@ -97,6 +109,33 @@ def check_annotation_file(path: str,
                 f'{where}: classes {unknown} of the config are not among the '
                 f'categories of {path} ({sorted(names)[:20]}); set '
                 'metainfo=dict(classes=...) to the names the file uses')
+
+
+def check_image_files(images: list, img_dir: str, where: str,
+                      path: str) -> None:
+    """Every ``file_name`` of a COCO ``images`` list is a file under
+    ``img_dir``; else :class:`DataConfigError` with how many are missing and
+    the first few (before a model is built, not as a data worker's
+    ``FileNotFoundError`` half-way through a run)."""
+    names = [str(img.get('file_name', '')) for img in images]
+    missing = [n for n in names if not osp.isfile(osp.join(img_dir, n))]
+    if missing:
+        raise DataConfigError(
+            f'{where}: {len(missing)} of the {len(names)} images listed in '
+            f'{path} are not under {img_dir or "."}: '
+            f'{", ".join(missing[:5])}' + (', ...' if len(missing) > 5 else '') +
+            ' (check data_root and data_prefix.img)')
+
+
+def _image_dir(ds: ConfigDict) -> Optional[str]:
+    """Where a COCO-style dataset's images are, or None where that cannot
+    be checked with the local file system (remote ``backend_args``, URIs,
+    datasets without ``data_prefix.img``)."""
+    prefix = (ds.get('data_prefix') or {}).get('img')
+    root = ds.get('data_root') or ''
+    if prefix is None or ds.get('backend_args') or '://' in f'{root}{prefix}':
+        return None
+    return prefix if osp.isabs(prefix) else osp.join(root, prefix)
 
 
 def _head_num_classes(model: ConfigDict) -> List[Tuple[str, int]]:
@@ -133,7 +172,7 @@ def check_config(cfg: Config, splits=_SPLITS) -> None:
         if ann_file:
             path = ann_file if osp.isabs(ann_file) else osp.join(
                 ds.get('data_root') or '', ann_file)
-            check_annotation_file(path, where, classes)
+            check_annotation_file(path, where, classes, _image_dir(ds))
         if classes is None:
             continue
         for key, num in _head_num_classes(cfg.get('model', {})):

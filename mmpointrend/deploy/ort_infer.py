@@ -4,6 +4,9 @@ one file next to the ``.onnx`` file::
 
     python ort_infer.py model.onnx image.jpg --out result.png [--json r.json]
 
+(``--json``: boxes, scores, labels and, per instance, mmdet's results-json
+entry with the mask as COCO RLE.)
+
 What the graph leaves out, this file does, as the PyTorch model's test
 pipeline does (settings read from the graph's metadata, written at export):
 
@@ -149,6 +152,57 @@ def predict(session, meta: dict, img: np.ndarray) -> Dict[str, np.ndarray]:
     return postprocess_instances(outputs, scale, img.shape[:2], meta)
 
 
+def mask_to_rle(mask: np.ndarray) -> dict:
+    """An ``(H, W)`` bool mask as COCO's compressed RLE, ``{'size': [H, W],
+    'counts': str}``, byte for byte what ``pycocotools.mask.encode`` gives
+    (mmdet writes it in its results json): run lengths in column-major
+    order starting with a run of zeros, each stored as the difference to the
+    run two before (from the third on) in 5-bit groups offset by 48."""
+    flat = np.asfortranarray(mask).reshape(-1, order='F').astype(np.int8)
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], changes, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    if flat.size and flat[0]:
+        runs = [0] + runs  # counts start with the zeros
+    chars = []
+    for i, run in enumerate(runs):
+        x = run - runs[i - 2] if i > 2 else run
+        more = True
+        while more:
+            c = x & 0x1f
+            x >>= 5  # arithmetic shift, as C's on a signed long
+            more = x != -1 if c & 0x10 else x != 0
+            chars.append(chr((c | 0x20 if more else c) + 48))
+    return dict(size=[int(mask.shape[0]), int(mask.shape[1])],
+                counts=''.join(chars))
+
+
+def instances_json(result: dict, classes) -> dict:
+    """Boxes, scores, labels, mask areas and the instances as in mmdet's
+    results json (``bbox`` as ``[x, y, w, h]``, ``score``, ``category_id``
+    = the label, as the graph knows no dataset ids, ``category_name``,
+    ``segmentation`` = :func:`mask_to_rle`)."""
+    instances = []
+    for box, score, label, mask in zip(result['boxes'], result['scores'],
+                                       result['labels'], result['masks']):
+        x0, y0, x1, y1 = (float(v) for v in box)
+        instances.append(
+            dict(
+                bbox=[round(x0, 2), round(y0, 2), round(x1 - x0, 2),
+                      round(y1 - y0, 2)],
+                score=round(float(score), 4),
+                category_id=int(label),
+                category_name=classes[label]
+                if label < len(classes) else str(label),
+                segmentation=mask_to_rle(mask)))
+    return dict(
+        boxes=result['boxes'].round(2).tolist(),
+        scores=result['scores'].round(4).tolist(),
+        labels=result['labels'].tolist(),
+        mask_areas=result['masks'].sum((1, 2)).tolist(),
+        instances=instances)
+
+
 def draw(img: np.ndarray, result: dict, classes) -> np.ndarray:
     """Masks blended in, boxes and class names drawn (instances) or the
     label map coloured (semantic)."""
@@ -175,7 +229,10 @@ def main(argv=None) -> int:
     parser.add_argument('model', help='.onnx file exported by mmpointrend')
     parser.add_argument('image')
     parser.add_argument('--out', help='picture of the result')
-    parser.add_argument('--json', help='boxes / scores / labels as json')
+    parser.add_argument(
+        '--json',
+        help='boxes / scores / labels, and the instances with their masks '
+        'as COCO RLE (mmdet\'s results json), as json')
     parser.add_argument('--score-thr', type=float, default=0.0)
     args = parser.parse_args(argv)
     import cv2
@@ -188,11 +245,7 @@ def main(argv=None) -> int:
     if 'masks' in result:
         keep = result['scores'] >= args.score_thr
         result = {k: v[keep] for k, v in result.items()}
-        summary = dict(
-            boxes=result['boxes'].round(2).tolist(),
-            scores=result['scores'].round(4).tolist(),
-            labels=result['labels'].tolist(),
-            mask_areas=result['masks'].sum((1, 2)).tolist())
+        summary = instances_json(result, meta.get('classes', []))
         print(f'{len(result["boxes"])} instances')
     else:
         summary = dict(

@@ -124,8 +124,39 @@ def test_runner_needs_no_torch(detector, exported, tmp_path):
     ref = ort_infer.predict(session, meta, cv2.imread(images[1]))
     assert got['labels'] == ref['labels'].tolist() and got['labels']
     assert got['mask_areas'] == ref['masks'].sum((1, 2)).tolist()
+    # the masks as COCO RLE (mmdet's results json), decoded by pycocotools
+    import pycocotools.mask as mask_util
+    assert len(got['instances']) == len(ref['labels'])
+    for inst, mask, box in zip(got['instances'], ref['masks'], ref['boxes']):
+        rle = dict(inst['segmentation'])
+        assert rle['size'] == list(mask.shape)
+        rle['counts'] = rle['counts'].encode()
+        assert np.array_equal(mask_util.decode(rle).astype(bool), mask)
+        x, y, w, h = inst['bbox']
+        assert np.allclose([x, y, x + w, y + h], box, atol=0.01)
     assert cv2.imread(str(tmp_path / 'r.png')).shape[:2] == SHAPES[1][:2]
     assert meta['resize']['keep_ratio'] and meta['mask_thr_binary'] == 0.5
+
+
+def test_rle_equals_pycocotools():
+    """ort_infer's numpy RLE (no pycocotools there) against
+    pycocotools.mask.encode, byte for byte: random, empty, full, one-pixel
+    and large masks, both first-pixel values."""
+    import pycocotools.mask as mask_util
+
+    from mmpointrend.deploy.ort_infer import mask_to_rle
+    rng = np.random.default_rng(0)
+    masks = [rng.random((h, w)) > 0.5 for h, w in rng.integers(1, 50, (40, 2))]
+    masks += [np.zeros((7, 5), bool), np.ones((5, 7), bool)]
+    one = np.zeros((9, 9), bool)
+    one[4, 4] = True
+    big = np.zeros((800, 1333), bool)
+    big[37:790, 5:1300] = True  # runs > 2^15 need several 5-bit groups
+    for mask in masks + [one, big, ~big]:
+        ref = mask_util.encode(np.asfortranarray(mask.astype(np.uint8)))
+        got = mask_to_rle(mask)
+        assert got['counts'] == ref['counts'].decode()
+        assert got['size'] == list(ref['size'])
 
 
 def test_numpy_paste_equals_the_models():

@@ -1,6 +1,7 @@
 """ONNX export checked with onnxruntime, the subdivision pictures and the
 image demo, on the demo models (random weights: the graphs, not the
 accuracy, are under test)."""
+import os
 import os.path as osp
 
 import cv2
@@ -173,6 +174,33 @@ def test_vis_tool_and_image_demo(detector, segmentor, tmp_path):
                        tmp_path / 'nope.pth')
     assert missing.returncode != 0 and 'checkpoint not found' in \
         missing.stderr
+
+
+def test_image_demo_goes_on_past_broken_images(detector, tmp_path):
+    """A folder with a truncated PNG and a text file named .jpg: every
+    readable image is drawn, the broken ones are named in a warning and in
+    the summary, and the exit code is 1."""
+    _, det_ckpt = detector
+    folder = tmp_path / 'images'
+    folder.mkdir()
+    good = [_image(tmp_path, (96, 96, 3)), _image(tmp_path, (64, 80, 3))]
+    for i, path in enumerate(good):
+        os.replace(path, folder / f'ok_{i}.png')
+    data = (folder / 'ok_0.png').read_bytes()
+    (folder / 'broken.png').write_bytes(data[:len(data) // 3])
+    (folder / 'notes.jpg').write_text('not an image')
+    out = run_tool('demo/image_demo.py', folder, INST_CFG, det_ckpt,
+                   '--score-thr', '0', '--out-dir', tmp_path / 'demo')
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert 'Traceback' not in out.stderr
+    warned = [
+        line for line in out.stderr.splitlines() if 'WARNING skipping' in line
+    ]
+    assert len(warned) == 2 and 'broken.png' in warned[0] and \
+        'notes.jpg' in warned[1]
+    assert '2 image(s) could not be read' in out.stderr
+    vis = tmp_path / 'demo' / osp.splitext(osp.basename(INST_CFG))[0] / 'vis'
+    assert sorted(p.name for p in vis.iterdir()) == ['ok_0.png', 'ok_1.png']
 
 
 def test_tools_on_a_semantic_checkpoint_without_dataset_meta(

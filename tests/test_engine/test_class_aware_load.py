@@ -307,7 +307,7 @@ def test_implicit_parameter_rows_follow_classes():
     cfg = osp.join(REPO, 'configs/demo/implicit-point-rend_r18-tiny_fpn_shapes.py')
     src, dst = build(cfg, 4), build(cfg, 2)
     head = dst.roi_head.point_head
-    (k, d), hidden = head.layer_shapes[-1], head.layer_shapes[:-1]
+    (_, d), hidden = head.layer_shapes[-1], head.layer_shapes[:-1]
     w_end = sum(o * i for o, i in hidden)
     b_end = sum(o for o, _ in hidden)
 

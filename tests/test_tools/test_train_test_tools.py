@@ -110,6 +110,78 @@ def test_tools_test_reports_coco_metrics(trained, shapes_data, tmp_path):
     assert preds[0]['pred_instances']['masks'] is not None
 
 
+def test_tools_test_names_missing_images_before_building(
+        trained, tmp_path):
+    """Images listed in the annotation file but not on disk: one message
+    with the count and the first names, before any model is built."""
+    import shutil
+    root = str(tmp_path / 'data') + '/'
+    shutil.copytree(trained['runner'].cfg.train_dataloader.dataset.data_root,
+                    root)
+    gone = sorted(os.listdir(root + 'val'))[:3]
+    for name in gone:
+        os.remove(root + 'val/' + name)
+    ckpt = osp.join(trained['work_dir'], 'iter_16.pth')
+    out = subprocess.run(
+        [
+            sys.executable,
+            osp.join(REPO, 'tools/test.py'), DEMO_PR_CFG, ckpt, '--work-dir',
+            str(tmp_path / 'work'), '--cfg-options'
+        ] + DATA_OPTS.format(root=root).split(),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600)
+    assert out.returncode != 0
+    assert 'Traceback' not in out.stderr
+    assert f'3 of the 8 images listed in {root}val.json are not under ' \
+        f'{root}val/: {", ".join(gone)}' in out.stderr
+    assert 'Load checkpoint' not in out.stdout + out.stderr
+
+
+def test_tools_train_fine_tunes_into_other_classes(trained, tmp_path):
+    """tools/train.py with load_from a 4-class checkpoint into the demo's
+    3-class fine-tuning config: the log shows the class table, no tensor is
+    dropped for its size, and the point head's fine-feature columns and the
+    shared classes' rows start from the checkpoint."""
+    from mmpointrend.datasets import generate_coco_shapes
+    root = str(tmp_path / 'data') + '/'
+    generate_coco_shapes(
+        root, num_train=4, num_val=2, img_size=96, seed=5,
+        shapes=('ring', 'cross', 'star'))
+    src_path = osp.join(trained['work_dir'], 'iter_16.pth')
+    cfg = osp.join(REPO,
+                   'configs/demo/point-rend_r18-tiny_fpn_shapes_finetune.py')
+    out = subprocess.run(
+        [
+            sys.executable,
+            osp.join(REPO, 'tools/train.py'), cfg, '--work-dir',
+            str(tmp_path / 'work'), '--cfg-options', f'load_from={src_path}',
+            'train_cfg.max_iters=1', 'train_cfg.val_interval=2',
+            'optim_wrapper.optimizer.lr=0', 'default_hooks.checkpoint.interval=1',
+            'train_dataloader.num_workers=0'
+        ] + DATA_OPTS.format(root=root).split(),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    log = out.stdout + out.stderr
+    assert 'Loading weights of 4 classes into a model of 3' in log
+    assert re.search(r'ring\s+ring \(same name\)', log)
+    assert re.search(r'cross\s+initialised', log)
+    assert 'size mismatch' not in log
+    src = torch.load(src_path, weights_only=True)['state_dict']
+    got = torch.load(tmp_path / 'work' / 'iter_1.pth',
+                     weights_only=True)['state_dict']
+    w = 'roi_head.point_head.fcs.0.weight'
+    assert got[w].shape == (64, 64 + 3, 1)
+    assert torch.equal(got[w][:, :64], src[w][:, :64])
+    # ring: source class 1 -> 0, star: 0 -> 2 (lr 0: nothing trained)
+    assert torch.equal(got[w][:, 64], src[w][:, 64 + 1])
+    assert torch.equal(got[w][:, 66], src[w][:, 64])
+
+
 def test_resume_continues_from_last_checkpoint(shapes_data, tmp_path):
     cfg = _small(load_demo_cfg(DEMO_PR_CFG, shapes_data, str(tmp_path)), 4)
     cfg.default_hooks.checkpoint.interval = 2

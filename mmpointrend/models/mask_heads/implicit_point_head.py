@@ -80,7 +80,7 @@ class PointRendImplicitPointHead(BasePointHead):
         (:class:`ClassAxis` parts): every layer's weight, then every bias;
         only the last layer's ``K`` weight rows (``D`` each) and ``K``
         biases are per class."""
-        (k, d), hidden = self.layer_shapes[-1], self.layer_shapes[:-1]
+        (_, d), hidden = self.layer_shapes[-1], self.layer_shapes[:-1]
         return (('fixed', sum(o * i for o, i in hidden)), ('classes', d),
                 ('fixed', sum(o for o, _ in hidden)), ('classes', 1))
 
