@@ -71,8 +71,11 @@ def readable_images(inputs: str):
     if osp.isdir(inputs):
         paths = [
             osp.join(inputs, f) for f in sorted(
-                scandir(inputs, IMG_EXTENSIONS, recursive=False,
-                        case_sensitive=False))
+                scandir(
+                    inputs,
+                    IMG_EXTENSIONS,
+                    recursive=False,
+                    case_sensitive=False))
         ]
     else:
         paths = [inputs]

@@ -250,8 +250,8 @@ def run_task(task: str, work_dir: str, args) -> str:
         lines.append(f"| {r['model']} | {vals} | {r['train_s'] or '-'} | "
                      f"{r['test_s']} |")
     table = '\n'.join(lines)
-    start = ('from the instance PointRend' if task == 'finetune' else
-             'CPU from scratch')
+    start = ('from the instance PointRend'
+             if task == 'finetune' else 'CPU from scratch')
     print(f'\n{task}: {iters} iterations (batch 4, {start}), '
           f'{args.num_val} validation images:\n{table}\n')
     with open(osp.join(work_dir, f'results_{task}.json'), 'w') as f:

@@ -201,9 +201,10 @@ def _instance_pairs():
     pairs = {}
     for c in INSTANCE:
         name = osp.basename(c)
-        # point-supervised configs differ in their training data on purpose
+        # point-supervised and fine-tuning configs differ in their
+        # training data and schedule on purpose
         if c.startswith('configs/point_rend/') and 'd2-exact' not in name \
-                and 'point-sup' not in name:
+                and 'point-sup' not in name and 'finetune' not in name:
             base = 'mask-rcnn_' + name.split('_', 1)[1]
             if 'cityscapes' not in base:
                 base = base.replace('_ms-', '_ms-poly-').replace(

@@ -11,8 +11,7 @@ from mmengine.config import Config, DictAction
 
 import mmpointrend  # noqa: F401  (registers modules; safe checkpoint loading)
 from mmpointrend.apis import (DataConfigError, ResumeError, build_runner,
-                              check_config, check_cpu_amp,
-                              finish_distributed)
+                              check_config, check_cpu_amp, finish_distributed)
 
 
 def parse_args():

@@ -51,7 +51,8 @@ test_evaluator = [
         type='CocoMetric',
         ann_file=data_root + 'annotations/val.json',
         metric=['bbox', 'segm']),
-    dict(type='CocoBoundaryMetric', ann_file=data_root + 'annotations/val.json')
+    dict(
+        type='CocoBoundaryMetric', ann_file=data_root + 'annotations/val.json')
 ]
 
 # A short schedule for a few hundred to a few thousand images: 3000
@@ -64,7 +65,8 @@ train_cfg = dict(max_iters=max_iters, val_interval=500)
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 auto_scale_lr = dict(enable=True, base_batch_size=16)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
     dict(
         type='MultiStepLR',
         begin=0,
@@ -74,8 +76,7 @@ param_scheduler = [
         gamma=0.1)
 ]
 default_hooks = dict(
-    checkpoint=dict(
-        interval=500, max_keep_ckpts=2, save_best='coco/segm_mAP'))
+    checkpoint=dict(interval=500, max_keep_ckpts=2, save_best='coco/segm_mAP'))
 # mmdet's own tools/train.py needs the hook here; ours add it for any
 # config with load_from
 custom_hooks = [dict(type='ClassAwareLoadHook', class_map=class_map)]

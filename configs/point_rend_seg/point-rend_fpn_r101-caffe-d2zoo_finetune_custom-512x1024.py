@@ -95,7 +95,8 @@ train_cfg = dict(max_iters=max_iters, val_interval=500)
 optim_wrapper = dict(optimizer=dict(lr=0.005))
 auto_scale_lr = dict(enable=True, base_batch_size=16)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
     dict(
         type='MultiStepLR',
         begin=0,

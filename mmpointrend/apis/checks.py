@@ -123,7 +123,8 @@ def check_image_files(images: list, img_dir: str, where: str,
         raise DataConfigError(
             f'{where}: {len(missing)} of the {len(names)} images listed in '
             f'{path} are not under {img_dir or "."}: '
-            f'{", ".join(missing[:5])}' + (', ...' if len(missing) > 5 else '') +
+            f'{", ".join(missing[:5])}' +
+            (', ...' if len(missing) > 5 else '') +
             ' (check data_root and data_prefix.img)')
 
 

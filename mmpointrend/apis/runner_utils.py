@@ -58,9 +58,9 @@ def prepare_runner_cfg(cfg: Config) -> Config:
 
     mmengine's ``CheckpointHook`` becomes :class:`AtomicCheckpointHook`
     (same settings; files replaced atomically), and a config with
-    ``load_from`` gets :class:`ClassAwareLoadHook` (:func:`add_class_aware_load`).
-    Without CUDA (nothing else
-    changes on a GPU machine):
+    ``load_from`` gets :class:`ClassAwareLoadHook`
+    (:func:`add_class_aware_load`). Without CUDA (nothing else changes on a
+    GPU machine):
 
     - distributed runs use the gloo backend instead of NCCL;
     - with a launcher, the model is wrapped by

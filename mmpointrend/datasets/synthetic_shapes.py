@@ -79,10 +79,11 @@ def _cross(rng, cx, cy, r):
 
 def _crescent(rng, cx, cy, r):
     # A disc minus a shifted disc: two arcs meeting in thin horns.
-    outer = Polygon(np.stack([
-        cx + r * np.cos(np.linspace(0, 2 * math.pi, 64, endpoint=False)),
-        cy + r * np.sin(np.linspace(0, 2 * math.pi, 64, endpoint=False))
-    ], 1))
+    outer = Polygon(
+        np.stack([
+            cx + r * np.cos(np.linspace(0, 2 * math.pi, 64, endpoint=False)),
+            cy + r * np.sin(np.linspace(0, 2 * math.pi, 64, endpoint=False))
+        ], 1))
     angle = rng.uniform(0, 2 * math.pi)
     shift = r * rng.uniform(0.35, 0.6)
     return outer.difference(
@@ -92,8 +93,8 @@ def _crescent(rng, cx, cy, r):
 
 def _ring_disc(cx, cy, r):
     angles = np.linspace(0, 2 * math.pi, 64, endpoint=False)
-    return Polygon(np.stack([cx + r * np.cos(angles),
-                             cy + r * np.sin(angles)], 1))
+    return Polygon(
+        np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles)], 1))
 
 
 #: every shape the generator draws, by name
@@ -185,16 +186,16 @@ def make_image(rng: np.random.Generator,
     return img, anns
 
 
-def generate_coco_shapes(out_dir: str,
-                         num_train: int = 400,
-                         num_val: int = 60,
-                         img_size: int = 160,
-                         max_objects: int = 6,
-                         seed: int = 0,
-                         num_empty: int = 0,
-                         shapes: Sequence[str] = CLASSES,
-                         names: Optional[Sequence[str]] = None
-                         ) -> Dict[str, str]:
+def generate_coco_shapes(
+        out_dir: str,
+        num_train: int = 400,
+        num_val: int = 60,
+        img_size: int = 160,
+        max_objects: int = 6,
+        seed: int = 0,
+        num_empty: int = 0,
+        shapes: Sequence[str] = CLASSES,
+        names: Optional[Sequence[str]] = None) -> Dict[str, str]:
     """Write ``train/``, ``val/`` images and COCO json files.
 
     Args:

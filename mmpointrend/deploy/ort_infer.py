@@ -173,8 +173,8 @@ def mask_to_rle(mask: np.ndarray) -> dict:
             x >>= 5  # arithmetic shift, as C's on a signed long
             more = x != -1 if c & 0x10 else x != 0
             chars.append(chr((c | 0x20 if more else c) + 48))
-    return dict(size=[int(mask.shape[0]), int(mask.shape[1])],
-                counts=''.join(chars))
+    return dict(
+        size=[int(mask.shape[0]), int(mask.shape[1])], counts=''.join(chars))
 
 
 def instances_json(result: dict, classes) -> dict:
@@ -188,8 +188,12 @@ def instances_json(result: dict, classes) -> dict:
         x0, y0, x1, y1 = (float(v) for v in box)
         instances.append(
             dict(
-                bbox=[round(x0, 2), round(y0, 2), round(x1 - x0, 2),
-                      round(y1 - y0, 2)],
+                bbox=[
+                    round(x0, 2),
+                    round(y0, 2),
+                    round(x1 - x0, 2),
+                    round(y1 - y0, 2)
+                ],
                 score=round(float(score), 4),
                 category_id=int(label),
                 category_name=classes[label]

@@ -1,7 +1,7 @@
-from .class_aware_load import ClassAwareLoadHook, checkpoint_classes
 from .checkpoint import (AtomicCheckpointHook, AtomicLocalBackend,
                          atomic_write, checkpoint_is_readable,
                          newest_readable_checkpoint)
+from .class_aware_load import ClassAwareLoadHook, checkpoint_classes
 from .optim_wrapper import CPUBF16OptimWrapper, NonFiniteLossOptimWrapper
 
 __all__ = [

@@ -122,10 +122,7 @@ def _axes_of_out_channels(layer_name: str):
         if getattr(layer, 'out_channels', None) != head.num_classes:
             return {}  # class-agnostic or binary (one channel)
         axis = ClassAxis.blocks(0)
-        return {
-            f'{layer_name}.weight': [axis],
-            f'{layer_name}.bias': [axis]
-        }
+        return {f'{layer_name}.weight': [axis], f'{layer_name}.bias': [axis]}
 
     return axes
 
@@ -154,8 +151,9 @@ def class_axes_of(model: nn.Module) -> Dict[str, Tuple[int, List[ClassAxis]]]:
         if callable(own):
             axes = own()
         else:
-            axes = next((fn(module) for cls, fn in layouts
-                         if isinstance(module, cls)), {})
+            axes = next(
+                (fn(module) for cls, fn in layouts if isinstance(module, cls)),
+                {})
         for name, tensor_axes in axes.items():
             full = f'{prefix}.{name}' if prefix else name
             found[full] = (module.num_classes, tensor_axes)
@@ -309,9 +307,9 @@ def remap_class_weights(
     dst_classes = list(dst_classes)
     layouts = class_axes_of(model)
     own = dict(model.state_dict())
-    report = ClassRemapReport(dst_classes,
-                              None if src_classes is None else
-                              list(src_classes), [], [])
+    report = ClassRemapReport(
+        dst_classes, None if src_classes is None else list(src_classes), [],
+        [])
     for name, (num, _) in layouts.items():
         if num != len(dst_classes):
             raise ValueError(
@@ -326,8 +324,8 @@ def remap_class_weights(
     }
     if src_classes is not None:
         num_src = len(src_classes)
-        report.src_of_dst, report.how = match_classes(dst_classes,
-                                                      src_classes, class_map)
+        report.src_of_dst, report.how = match_classes(dst_classes, src_classes,
+                                                      class_map)
     else:
         num_src = src_counts.pop() if len(src_counts) == 1 else None
         if class_map:
@@ -373,17 +371,17 @@ def remap_class_weights(
             indices[axis.dim] = axis.source_index(
                 len(dst_classes), num_src, report.src_of_dst)
         others = [d for d in range(target.dim()) if d not in indices]
-        if problem is None and (value.dim() != target.dim() or any(
-                value.shape[d] != target.shape[d] for d in others)):
+        if problem is None and (value.dim() != target.dim()
+                                or any(value.shape[d] != target.shape[d]
+                                       for d in others)):
             problem = (f'shape {tuple(value.shape)} in the checkpoint, '
                        f'{tuple(target.shape)} in the model')
         if problem is not None:
             del state_dict[name]
             report.initialised.append((name, problem))
             continue
-        state_dict[name] = _remap_tensor(target.detach().cpu(), value,
-                                         indices)
-        report.remapped.append(
-            (name, tuple(value.shape), tuple(target.shape),
-             _describe(axes, value.shape, copied, len(dst_classes))))
+        state_dict[name] = _remap_tensor(target.detach().cpu(), value, indices)
+        report.remapped.append((name, tuple(value.shape), tuple(target.shape),
+                                _describe(axes, value.shape, copied,
+                                          len(dst_classes))))
     return report

@@ -88,6 +88,7 @@ def r50_ckpt(tmp_path_factory):
 @pytest.fixture(scope='module')
 def r50(r50_ckpt):
     from mmpointrend.apis import init_model
+
     # the fixture's test settings: every box kept, 100 per image
     return init_model(
         osp.join(REPO, R50_CFG),
@@ -221,8 +222,8 @@ def test_semantic_r101_labels_equal_detectron2(tmp_path):
         model=osp.join(REPO, SEM_CFG), weights=ckpt, device='cpu')
     assert inferencer.model.dataset_meta['classes'][0] == 'road'
     with torch.no_grad():
-        pred = inferencer(
-            osp.join(FIXTURES, 'coffee_1024x2048.png'))['predictions']
+        pred = inferencer(osp.join(FIXTURES,
+                                   'coffee_1024x2048.png'))['predictions']
     assert pred.shape == labels.shape and (pred == labels).mean() >= 0.9999
     golden = np.load(
         osp.join(FIXTURES, f'{SEMANTIC}.coffee_1024x2048.golden.npz'))

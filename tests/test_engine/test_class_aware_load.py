@@ -99,10 +99,11 @@ def check_instance(state, init, src, src_of_dst, channels=256, mask_side=7):
         'point_head.fc_logits.bias': 1,
     }
     coarse_cols = [f'point_head.fcs.{i}.weight' for i in range(3)]
-    class_tensors = {rh + n for n in row_blocks} | {
-        rh + n
-        for n in coarse_cols
-    } | {rh + 'point_head.fc_logits.weight'}
+    class_tensors = {rh + n
+                     for n in row_blocks} | {
+                         rh + n
+                         for n in coarse_cols
+                     } | {rh + 'point_head.fc_logits.weight'}
     for name, value in state.items():
         if name not in class_tensors:
             assert torch.equal(value, src[name]), name
@@ -136,9 +137,9 @@ def check_instance(state, init, src, src_of_dst, channels=256, mask_side=7):
             msra = (2 / row.numel())**0.5  # MSRA fill, fan_out
             assert 0.6 * msra < float(row.std()) < 1.4 * msra
             assert not any(
-                torch.equal(row, src[rh + 'point_head.fcs.0.weight'][:,
-                                                                     channels +
-                                                                     i, 0])
+                torch.equal(
+                    row, src[rh + 'point_head.fcs.0.weight'][:, channels + i,
+                                                             0])
                 for i in range(src_k))
 
 
@@ -150,8 +151,8 @@ def r50_coco(tmp_path_factory):
     return path, ckpt['state_dict'], ckpt['meta']['dataset_meta']['classes']
 
 
-@pytest.mark.parametrize('flow', ['finetune_config_plain_runner',
-                                  'load_from_only_our_runner'])
+@pytest.mark.parametrize(
+    'flow', ['finetune_config_plain_runner', 'load_from_only_our_runner'])
 def test_r50_zoo_into_four_classes(r50_coco, tmp_path, flow):
     """Fixture A (80 COCO classes, names stored by the converter) into
     ('person', 'car', 'widget', 'dog'): 'widget' is new."""
@@ -170,8 +171,8 @@ def test_r50_zoo_into_four_classes(r50_coco, tmp_path, flow):
         assert not cfg.get('custom_hooks')
     cfg.load_from = path
     instance_data_options(cfg, root)
-    state, init = load_through_runner(cfg, tmp_path / 'work', ours=(
-        flow == 'load_from_only_our_runner'))
+    state, init = load_through_runner(
+        cfg, tmp_path / 'work', ours=(flow == 'load_from_only_our_runner'))
     src_of_dst = [coco.index(n) if n in coco else None for n in names]
     assert src_of_dst[2] is None and None not in src_of_dst[:2]
     check_instance(state, init, src, src_of_dst)
@@ -199,8 +200,9 @@ def test_semantic_zoo_into_user_classes(tmp_path):
     cfg.train_dataloader.persistent_workers = False
     state, init = load_through_runner(cfg, tmp_path / 'work', ours=False)
     names = cfg.classes
-    src_of_dst = [cityscapes.index(n) if n in cityscapes else None
-                  for n in names]
+    src_of_dst = [
+        cityscapes.index(n) if n in cityscapes else None for n in names
+    ]
     assert src_of_dst == [0, 13, None]  # road, car, new
     cls_tensors = {
         'decode_head.0.conv_seg.weight', 'decode_head.0.conv_seg.bias',
@@ -211,7 +213,8 @@ def test_semantic_zoo_into_user_classes(tmp_path):
     for name, value in state.items():
         if name not in cls_tensors:
             assert torch.equal(value, src[name]), name
-    for name in ('decode_head.0.conv_seg.weight', 'decode_head.0.conv_seg.bias',
+    for name in ('decode_head.0.conv_seg.weight',
+                 'decode_head.0.conv_seg.bias',
                  'decode_head.1.point_head.fc_logits.bias'):
         for j, i in enumerate(src_of_dst):
             want = init[name][j] if i is None else src[name][i]
@@ -282,7 +285,8 @@ def test_no_class_names():
         report.warnings[0]
     dst3.load_state_dict(sd, strict=True)
     w = dst3.roi_head.point_head.fcs[0].weight
-    assert torch.equal(w[:, :64], src.roi_head.point_head.fcs[0].weight[:, :64])
+    assert torch.equal(w[:, :64],
+                       src.roi_head.point_head.fcs[0].weight[:, :64])
     assert torch.equal(w[:, 64:], init[:, 64:])
 
 
@@ -293,7 +297,8 @@ def test_bad_maps_and_counts_are_named():
         match_classes(['a'], ['x'], dict(a='y'))
     src = build(DEMO_PR_CFG, 4)
     dst = build(DEMO_PR_CFG, 3)
-    with pytest.raises(ValueError, match='num_classes=3 but the dataset has 4'):
+    with pytest.raises(
+            ValueError, match='num_classes=3 but the dataset has 4'):
         remap_class_weights(dst, dict(src.state_dict()), list('abcd'),
                             list('abcd'))
     with pytest.raises(ValueError, match='checkpoint'):
@@ -304,7 +309,8 @@ def test_bad_maps_and_counts_are_named():
 def test_implicit_parameter_rows_follow_classes():
     """Implicit PointRend: the parameter head's predictor holds, per class,
     the point MLP's last-layer weight row and bias."""
-    cfg = osp.join(REPO, 'configs/demo/implicit-point-rend_r18-tiny_fpn_shapes.py')
+    cfg = osp.join(REPO,
+                   'configs/demo/implicit-point-rend_r18-tiny_fpn_shapes.py')
     src, dst = build(cfg, 4), build(cfg, 2)
     head = dst.roi_head.point_head
     (_, d), hidden = head.layer_shapes[-1], head.layer_shapes[:-1]
@@ -332,6 +338,5 @@ def test_class_axis_parts():
     axis = ClassAxis.blocks(1, group=2, before=3, after=1)
     assert axis.size(4) == 12 and axis.num_classes(12) == 4
     assert axis.num_classes(13) is None
-    assert axis.source_index(2, 4, [3, None]).tolist() == [
-        0, 1, 2, 9, 10, -1, -1, 11
-    ]
+    assert axis.source_index(
+        2, 4, [3, None]).tolist() == [0, 1, 2, 9, 10, -1, -1, 11]

@@ -110,8 +110,7 @@ def test_tools_test_reports_coco_metrics(trained, shapes_data, tmp_path):
     assert preds[0]['pred_instances']['masks'] is not None
 
 
-def test_tools_test_names_missing_images_before_building(
-        trained, tmp_path):
+def test_tools_test_names_missing_images_before_building(trained, tmp_path):
     """Images listed in the annotation file but not on disk: one message
     with the count and the first names, before any model is built."""
     import shutil
@@ -147,7 +146,11 @@ def test_tools_train_fine_tunes_into_other_classes(trained, tmp_path):
     from mmpointrend.datasets import generate_coco_shapes
     root = str(tmp_path / 'data') + '/'
     generate_coco_shapes(
-        root, num_train=4, num_val=2, img_size=96, seed=5,
+        root,
+        num_train=4,
+        num_val=2,
+        img_size=96,
+        seed=5,
         shapes=('ring', 'cross', 'star'))
     src_path = osp.join(trained['work_dir'], 'iter_16.pth')
     cfg = osp.join(REPO,
@@ -158,7 +161,8 @@ def test_tools_train_fine_tunes_into_other_classes(trained, tmp_path):
             osp.join(REPO, 'tools/train.py'), cfg, '--work-dir',
             str(tmp_path / 'work'), '--cfg-options', f'load_from={src_path}',
             'train_cfg.max_iters=1', 'train_cfg.val_interval=2',
-            'optim_wrapper.optimizer.lr=0', 'default_hooks.checkpoint.interval=1',
+            'optim_wrapper.optimizer.lr=0',
+            'default_hooks.checkpoint.interval=1',
             'train_dataloader.num_workers=0'
         ] + DATA_OPTS.format(root=root).split(),
         capture_output=True,
@@ -172,8 +176,8 @@ def test_tools_train_fine_tunes_into_other_classes(trained, tmp_path):
     assert re.search(r'cross\s+initialised', log)
     assert 'size mismatch' not in log
     src = torch.load(src_path, weights_only=True)['state_dict']
-    got = torch.load(tmp_path / 'work' / 'iter_1.pth',
-                     weights_only=True)['state_dict']
+    got = torch.load(
+        tmp_path / 'work' / 'iter_1.pth', weights_only=True)['state_dict']
     w = 'roi_head.point_head.fcs.0.weight'
     assert got[w].shape == (64, 64 + 3, 1)
     assert torch.equal(got[w][:, :64], src[w][:, :64])

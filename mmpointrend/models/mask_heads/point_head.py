@@ -173,8 +173,7 @@ class PointRendPointHead(BasePointHead):
         if self.coarse_pred_each_layer:
             axes['fc_logits.weight'].append(
                 ClassAxis.blocks(
-                    1,
-                    before=self.fc_logits.in_channels - self.num_classes))
+                    1, before=self.fc_logits.in_channels - self.num_classes))
         axes['fc_logits.bias'] = [rows]
         return axes
 
