@@ -37,6 +37,8 @@ import torch
 from mmdet.structures.bbox import bbox2roi
 from torch import Tensor, nn
 
+from .graph_parts import Normalise, pointrend_roi_head
+
 _NEG_INF = float('-inf')
 OUTPUT_NAMES = ['boxes', 'scores', 'labels', 'masks']
 # every finite score is above it; masked (-inf) scores are not
@@ -178,9 +180,8 @@ class DetectorGraph(nn.Module):
         from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
 
         from mmpointrend.models.dense_heads import LogitRankedRPNHead
-        from .onnx_export import _Normalise, pointrend_roi_head
         self.detector = detector
-        self.normalise = _Normalise(detector.data_preprocessor)
+        self.normalise = Normalise(detector.data_preprocessor)
         self.pad_divisor = int(
             getattr(detector.data_preprocessor, 'pad_size_divisor', 1))
         roi_head = pointrend_roi_head(detector)
@@ -355,9 +356,9 @@ class DetectorGraph(nn.Module):
         num = boxes.shape[0]
         rois = bbox2roi([_append_dummy_box(boxes)])
         labels = torch.cat([labels, labels.new_zeros(1)])
-        features, coarse = roi_head._coarse_logits(feats, rois)
+        features, coarse = roi_head.coarse_predictions(feats, rois)
         features = roi_head.point_head.prepare_features(
             features,
-            roi_head._num_refined_points(roi_head.test_cfg.max_per_img))
+            roi_head.num_refined_points(roi_head.test_cfg.max_per_img))
         logits = roi_head.refine_chunk(features, coarse, rois, labels)
         return logits[:num, 0].sigmoid()

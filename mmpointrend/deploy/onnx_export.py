@@ -28,41 +28,7 @@ import torch
 from mmdet.structures.bbox import bbox2roi
 from torch import Tensor, nn
 
-
-class _Normalise(nn.Module):
-    """The data preprocessor's channel swap and mean / std, in the graph."""
-
-    def __init__(self, data_preprocessor):
-        super().__init__()
-        self.register_buffer(
-            'mean',
-            data_preprocessor.mean.detach().clone().reshape(1, -1, 1, 1))
-        self.register_buffer(
-            'std',
-            data_preprocessor.std.detach().clone().reshape(1, -1, 1, 1))
-        # mmengine's ImgDataPreprocessor (mmdet) and mmseg's
-        # SegDataPreProcessor name the flag differently
-        self.swap = bool(
-            getattr(data_preprocessor, '_channel_conversion', False)
-            or getattr(data_preprocessor, 'channel_conversion', False))
-
-    def forward(self, img: Tensor) -> Tensor:
-        if self.swap:
-            img = img[:, [2, 1, 0]]
-        return (img - self.mean) / self.std
-
-
-def pointrend_roi_head(detector):
-    """The detector's RoI head, if it is ours and exportable: a graph runs
-    every box through the same number of steps."""
-    roi_head = getattr(detector, 'roi_head', None)
-    if not hasattr(roi_head, 'refine_chunk'):
-        raise TypeError(f'{type(roi_head).__name__} is not a PointRend RoI '
-                        'head (PointRendInstanceRoIHead)')
-    if roi_head.test_cfg.get('adaptive_resolution'):
-        raise ValueError('adaptive_resolution gives each box its own '
-                         'number of steps; export with it off')
-    return roi_head
+from .graph_parts import Normalise, pointrend_roi_head
 
 
 def _check_size(img: Tensor, divisor: int = 32) -> None:
@@ -84,7 +50,7 @@ class InstanceMaskGraph(nn.Module):
     def __init__(self, detector):
         super().__init__()
         self.detector = detector
-        self.normalise = _Normalise(detector.data_preprocessor)
+        self.normalise = Normalise(detector.data_preprocessor)
         pointrend_roi_head(detector)
 
     def forward(self, img: Tensor, boxes: Tensor, labels: Tensor) -> Tensor:
@@ -107,7 +73,7 @@ class SemanticGraph(nn.Module):
     def __init__(self, segmentor):
         super().__init__()
         self.segmentor = segmentor
-        self.normalise = _Normalise(segmentor.data_preprocessor)
+        self.normalise = Normalise(segmentor.data_preprocessor)
         mode = segmentor.test_cfg.get('mode', 'whole')
         if mode != 'whole':
             raise ValueError(f"test_cfg.mode='{mode}': the graph runs whole "

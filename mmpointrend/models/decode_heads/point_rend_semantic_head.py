@@ -243,7 +243,7 @@ class PointRendSemanticHead(BaseModule):
         check_keys(test_cfg, _TEST_KEYS,
                    "the segmentor's test_cfg (PointRendSemanticHead)")
         predict_points = self.point_head.predictor(
-            PointFeatures(self._fine(inputs)), prev_output)
+            PointFeatures(self._fine(inputs)), prev_output, inference=True)
         num_points = test_cfg['subdivision_num_points']
         scale = test_cfg.get('scale_factor', 2)
         steps = test_cfg.get('subdivision_steps')

@@ -164,7 +164,8 @@ class PointRendImplicitPointHead(BasePointHead):
     def predictor(self,
                   features: PointFeatures,
                   coarse: Tensor,
-                  labels: Optional[Tensor] = None) -> Predictor:
+                  labels: Optional[Tensor] = None,
+                  inference: bool = False) -> Predictor:
         """The seam for a head without a coarse prediction: ``coarse`` is
         the ``(R, N)`` parameters of the boxes' MLPs."""
 

@@ -71,15 +71,17 @@ class BasePointHead(BaseModule):
 
     def prepare_features(self, features: PointFeatures,
                          num_points: int) -> PointFeatures:
-        """Called once per batch before :meth:`predictor` at inference,
-        with the number of points that will be predicted; may return other
-        tables to sample from. Defaults to ``features`` unchanged."""
+        """Called once per batch before :meth:`predictor` at inference
+        (``inference=True``) only, with the number of points that will be
+        predicted; may return other tables to sample from. Defaults to
+        ``features`` unchanged."""
         return features
 
     def predictor(self,
                   features: PointFeatures,
                   coarse: Tensor,
-                  labels: Optional[Tensor] = None) -> Predictor:
+                  labels: Optional[Tensor] = None,
+                  inference: bool = False) -> Predictor:
         """Logits at points of the regions of ``features``.
 
         Args:
@@ -87,6 +89,9 @@ class BasePointHead(BaseModule):
             coarse (Tensor): ``(R, K, h, w)`` coarse logits of each region.
             labels (Tensor, optional): ``(R,)`` the class whose logits are
                 wanted; None for all ``K``.
+            inference (bool): Predicting for subdivision, no loss on the
+                output: a head may then evaluate another way (factorised)
+                with the same result. Defaults to False (training).
 
         Returns:
             Callable: ``predictor(points (R', P, 2), regions (R',)) ->
@@ -309,24 +314,25 @@ class PointRendPointHead(BasePointHead):
 
     def prepare_features(self, features: PointFeatures,
                          num_points: int) -> PointFeatures:
-        """At inference, when the points to predict outnumber the cells of
-        the fine-grained maps, apply the first layer's fine part to the maps
+        """When the points to predict outnumber the cells of the
+        fine-grained maps, apply the first layer's fine part to the maps
         once (:meth:`project_fine`) instead of at every point."""
-        if torch.is_grad_enabled() or num_points <= features.num_cells:
+        if num_points <= features.num_cells:
             return features
         return features.map_tables(self.project_fine, tag=self)
 
     def predictor(self,
                   features: PointFeatures,
                   coarse: Tensor,
-                  labels: Optional[Tensor] = None) -> Predictor:
-        """:meth:`BasePointHead.predictor`; without gradients and with
+                  labels: Optional[Tensor] = None,
+                  inference: bool = False) -> Predictor:
+        """:meth:`BasePointHead.predictor`; with ``inference`` and
         ``labels`` it evaluates the MLP factorised (see above): the coarse
         parts of every layer on each region's ``h x w`` map, the fine part
         on the tables of :meth:`prepare_features` or on the samples, only
         the row of class ``labels`` of the last layer. Equal to the plain
         MLP up to float rounding."""
-        if labels is None or torch.is_grad_enabled():
+        if labels is None or not inference:
             return super().predictor(features, coarse, labels)
         height, width = coarse.shape[-2:]
         coarse_table = self.project_coarse(coarse, labels)

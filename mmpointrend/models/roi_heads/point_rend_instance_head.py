@@ -25,8 +25,9 @@ from ..checks import check_keys
 from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
                      bitmap_point_labels, box_points_to_image_points,
-                     point_sample, polygon_edges, polygon_point_labels,
-                     regular_grid_points, sample_training_points, subdivide)
+                     plan_subdivision, point_sample, polygon_edges,
+                     polygon_point_labels, regular_grid_points,
+                     sample_training_points, subdivide)
 
 # Keys the PointRend RoI head reads from ``train_cfg.rcnn`` / ``test_cfg.rcnn``
 # beside mmdet's own; anything else is reported as a likely typo.
@@ -203,8 +204,8 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     # ------------------------------------------------------------------
     # shared pieces
     # ------------------------------------------------------------------
-    def _coarse_logits(self, x: Tuple[Tensor],
-                       rois: Tensor) -> Tuple[PointFeatures, Tensor]:
+    def coarse_predictions(self, x: Tuple[Tensor],
+                           rois: Tensor) -> Tuple[PointFeatures, Tensor]:
         """``(R, 5)`` rois -> their :class:`PointFeatures` (P2 laid out
         channels-last once, for the grid and every later point) and ``(R,
         K, M, M)`` coarse logits."""
@@ -300,7 +301,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                                               batch_gt_instances)
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
-        features, coarse = self._coarse_logits(x, pos_rois)
+        features, coarse = self.coarse_predictions(x, pos_rois)
         mask_targets = None
         if self.mask_head.uses_mask_targets:
             mask_targets = mask_target(
@@ -343,7 +344,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         """
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
-        features, coarse = self._coarse_logits(x, pos_rois)
+        features, coarse = self.coarse_predictions(x, pos_rois)
         points, targets = [], []
         for res, gt in zip(sampling_results, batch_gt_instances):
             idx = res.pos_assigned_gt_inds
@@ -459,9 +460,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             Tensor: ``(R, 1, M * s^T, M * s^T)`` logits of the predicted
             class (224x224 with the paper's settings).
         """
-        features, coarse = self._coarse_logits(x, rois)
+        features, coarse = self.coarse_predictions(x, rois)
         features = self.point_head.prepare_features(
-            features, self._num_refined_points(len(rois)))
+            features, self.num_refined_points(len(rois)))
         chunk = self.chunk_size(features, rois.device)
         refined = []
         for start in range(0, rois.shape[0], chunk):
@@ -488,7 +489,10 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         if end is None:
             end = rois.shape[0]
         predict = self.point_head.predictor(
-            features.select(start, end), coarse[start:end], labels[start:end])
+            features.select(start, end),
+            coarse[start:end],
+            labels[start:end],
+            inference=True)
         initial = self._initial_logits(coarse[start:end], labels[start:end],
                                        predict)
         return subdivide(
@@ -559,20 +563,16 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         steps = torch.ceil(torch.log(size / side) / math.log(cfg.scale_factor))
         return steps.clamp(0, cfg.subdivision_steps).long()
 
-    def _num_refined_points(self, num_rois: int) -> int:
-        """Points the subdivision will predict for ``num_rois`` boxes."""
+    def num_refined_points(self, num_rois: int) -> int:
+        """Points the subdivision will predict for ``num_rois`` boxes
+        (:func:`plan_subdivision` from the coarse mask side)."""
         cfg = self.test_cfg
         side = self.mask_head.output_size
-        total = 0
-        for step in range(cfg.subdivision_steps):
-            side *= cfg.scale_factor
-            cells = side * side
-            skip = (
-                cfg.subdivision_num_points >= cfg.scale_factor**2 * cells
-                and step < cfg.subdivision_steps - 1)
-            if not skip:
-                total += min(cells, cfg.subdivision_num_points)
-        return total * num_rois
+        plan = plan_subdivision(side, side, cfg.subdivision_steps,
+                                cfg.subdivision_num_points, cfg.scale_factor)
+        return num_rois * sum(
+            min(cells, cfg.subdivision_num_points)
+            for cells, _, predict in plan if predict)
 
     def predict_mask(self,
                      x: Tuple[Tensor],

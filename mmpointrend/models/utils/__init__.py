@@ -6,7 +6,7 @@ from .point_ops import (PointPredictor, StepCallback, UncertaintyFn,
                         bilinear_gather, binary_uncertainty,
                         box_points_to_image_points, channels_last_table,
                         grid_indices_to_points, margin_uncertainty,
-                        point_sample, regular_grid_points,
+                        plan_subdivision, point_sample, regular_grid_points,
                         sample_image_features, sample_training_points,
                         subdivide, subdivision_step, top_uncertain_grid_points)
 
@@ -15,7 +15,7 @@ __all__ = [
     'margin_uncertainty', 'regular_grid_points', 'grid_indices_to_points',
     'box_points_to_image_points', 'point_sample', 'sample_image_features',
     'sample_training_points', 'top_uncertain_grid_points', 'subdivision_step',
-    'subdivide', 'bitmap_point_labels', 'polygon_edges',
+    'subdivide', 'plan_subdivision', 'bitmap_point_labels', 'polygon_edges',
     'polygon_point_labels', 'PointFeatures', 'all_regions', 'PointPredictor',
     'StepCallback', 'UncertaintyFn'
 ]

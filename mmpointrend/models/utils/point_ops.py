@@ -22,7 +22,7 @@ Coordinates:
 Nothing here knows about registries or mm data structures; the heads glue
 these functions to MMDetection / MMSegmentation.
 """
-from typing import Callable, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -500,6 +500,32 @@ def subdivision_step(logits: Tensor,
     return logits
 
 
+def plan_subdivision(height,
+                     width,
+                     num_steps: int,
+                     num_points: int,
+                     scale_factor: int = 2) -> List[Tuple[int, bool, bool]]:
+    """What each of ``num_steps`` subdivision steps of an ``height x width``
+    prediction does: ``(cells, covered, predict)`` per step.
+
+    ``cells`` is the number of cells of the step's (upsampled) grid; a step
+    is ``covered`` when the step after it selects every cell of its own grid
+    anyway (``num_points >= scale_factor^2 * cells``), and then it only
+    upsamples unless it is the last (``predict`` False): its predictions
+    would all be overwritten (the same shortcut as detectron2 and
+    MMDetection). A step predicts ``min(cells, num_points)`` points per
+    region. Inference (:func:`subdivide`), the heads' feature preparation
+    and the ONNX graphs all read this one plan.
+    """
+    plan = []
+    for step in range(num_steps):
+        height, width = height * scale_factor, width * scale_factor
+        cells = height * width
+        covered = num_points >= scale_factor**2 * cells
+        plan.append((cells, covered, not (covered and step < num_steps - 1)))
+    return plan
+
+
 def subdivide(logits: Tensor,
               point_predictor: PointPredictor,
               uncertainty_fn: UncertaintyFn,
@@ -508,12 +534,9 @@ def subdivide(logits: Tensor,
               scale_factor: int = 2,
               region_steps: Optional[Tensor] = None,
               on_step: Optional[StepCallback] = None) -> Tensor:
-    """Adaptive subdivision inference: ``num_steps`` subdivision steps.
-
-    A step whose finer grid has no more cells than ``N`` is only upsampled
-    when it is not the last one: the next step selects every cell of the grid
-    after it anyway, so its predictions would all be overwritten (the same
-    shortcut as detectron2 and MMDetection).
+    """Adaptive subdivision inference: ``num_steps`` subdivision steps, as
+    :func:`plan_subdivision` plans them (a step whose cells the next step
+    selects anyway is only upsampled, unless it is the last).
 
     Args:
         logits (Tensor): ``(R, K, H, W)`` coarse logits.
@@ -530,11 +553,9 @@ def subdivide(logits: Tensor,
     Returns:
         Tensor: ``(R, K, H * s^T, W * s^T)`` logits.
     """
-    for step in range(num_steps):
-        cells = logits.shape[-2] * logits.shape[-1] * scale_factor**2
-        # the step after this one selects every cell of its grid anyway
-        covered = num_points >= scale_factor**2 * cells
-        predict = not (covered and step < num_steps - 1)
+    plan = plan_subdivision(logits.shape[-2], logits.shape[-1], num_steps,
+                            num_points, scale_factor)
+    for step, (_, covered, predict) in enumerate(plan):
         regions = None
         if region_steps is not None:
             keep = region_steps > step

@@ -293,12 +293,12 @@ def test_refine_fine_projection_paths_agree(monkeypatch):
     labels = torch.tensor([0, 3, 1, 4, 2])
     with torch.no_grad():
         monkeypatch.setattr(
-            type(head), '_num_refined_points', lambda self, n: 10**9)
+            type(head), 'num_refined_points', lambda self, n: 10**9)
         projected = head.refine_masks(x, rois, labels)
         monkeypatch.setattr(
-            type(head), '_num_refined_points', lambda self, n: 0)
+            type(head), 'num_refined_points', lambda self, n: 0)
         direct = head.refine_masks(x, rois, labels)
-        features, coarse = head._coarse_logits(x, rois)
+        features, coarse = head.coarse_predictions(x, rois)
 
         def plain(points, regions):  # the MLP on sampled features
             fine = features.sample(points, regions).transpose(1, 2)
@@ -325,7 +325,7 @@ def test_adaptive_resolution_stops_small_boxes_early():
         head.test_cfg.adaptive_resolution = True
         assert head._region_steps(rois, 7).tolist() == [0, 3, 5]
         adaptive = head.refine_masks(x, rois, labels)
-        coarse = head._coarse_logits(x, rois)[1][torch.arange(3), labels]
+        coarse = head.coarse_predictions(x, rois)[1][torch.arange(3), labels]
     up = coarse[:1, None]
     for _ in range(5):  # 0 steps: only the x2 bilinear upsamplings
         up = torch.nn.functional.interpolate(
