@@ -13,6 +13,7 @@ from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
 from ..class_layout import ClassAxis
+from ..utils import point_sample, regular_grid_points
 
 
 def _conv_fc_layers(in_channels: int, roi_feat_size: int, conv_channels: int,
@@ -28,9 +29,6 @@ def _conv_fc_layers(in_channels: int, roi_feat_size: int, conv_channels: int,
 
 @DET_MODELS.register_module()
 class PointRendCoarseMaskHead(BaseModule):
-
-    #: the RoI head computes ``mask_target`` for :meth:`loss`
-    uses_mask_targets = True
     """``S x S`` box features -> ``K x M x M`` coarse mask logits.
 
     A stride-2 ``2 x 2`` convolution with ReLU (``S -> M``), then fully
@@ -51,7 +49,18 @@ class PointRendCoarseMaskHead(BaseModule):
             sigmoid cross-entropy.
         init_cfg (dict, optional): Initialisation config. Defaults to None
             (detectron2's: see :meth:`init_weights`).
+
+    What the RoI head asks a mask head (answered here, so that the RoI head
+    never looks at what it holds): :attr:`uses_mask_targets`,
+    :attr:`seeds_importance_sampling`, :meth:`loss` (a dict),
+    :meth:`point_supervised_loss` and :meth:`initial_logits`.
     """
+
+    #: the RoI head computes ``mask_target`` for :meth:`loss`
+    uses_mask_targets = True
+    #: the output is a coarse mask whose uncertainty can choose the
+    #: training points (``point_sampling='importance'``)
+    seeds_importance_sampling = True
 
     def __init__(self,
                  num_classes: int,
@@ -125,7 +134,7 @@ class PointRendCoarseMaskHead(BaseModule):
             x = F.relu(fc(x))
         return self.predictor(x)
 
-    def loss(self, logits: Tensor, targets: Tensor, labels: Tensor) -> Tensor:
+    def loss(self, logits: Tensor, targets: Tensor, labels: Tensor) -> dict:
         """Average BCE of the ground-truth class channel.
 
         Args:
@@ -134,12 +143,50 @@ class PointRendCoarseMaskHead(BaseModule):
             labels (Tensor): ``(R,)`` ground-truth classes.
 
         Returns:
-            Tensor: scalar loss; zero (with a graph) when ``R == 0``.
+            dict: ``loss_mask``, a scalar; zero (with a graph) when ``R ==
+            0``.
         """
         if logits.shape[0] == 0:
-            return logits.sum() * 0
+            return dict(loss_mask=logits.sum() * 0)
         class_logits = logits[torch.arange(len(labels)), labels]
-        return self.loss_mask(class_logits, targets.to(class_logits.dtype))
+        return dict(
+            loss_mask=self.loss_mask(class_logits,
+                                     targets.to(class_logits.dtype)))
+
+    def point_supervised_loss(self, logits: Tensor, labels: Tensor,
+                              points: Tensor, targets: Tensor, weight: Tensor,
+                              avg_factor: Tensor, loss_fn) -> dict:
+        """PointSup: the ground-truth class channel interpolated at the
+        annotated points, scored by the RoI head's point loss.
+
+        Args:
+            logits (Tensor): ``(R, K, M, M)``.
+            labels (Tensor): ``(R,)`` ground-truth classes.
+            points (Tensor): ``(R, P, 2)`` box-relative points.
+            targets (Tensor): ``(R, P)`` labels in ``{0, 1}``.
+            weight (Tensor): ``(R, P)`` 1 for the points that count.
+            avg_factor (Tensor): The number of points that count.
+            loss_fn (Callable): ``loss_fn(logits, targets, weight=,
+                avg_factor=)``.
+
+        Returns:
+            dict: ``loss_mask``.
+        """
+        rows = torch.arange(len(labels), device=labels.device)
+        at_points = point_sample(logits[rows, labels][:, None], points)[:, 0]
+        return dict(
+            loss_mask=loss_fn(
+                at_points, targets, weight=weight, avg_factor=avg_factor))
+
+    def initial_logits(self, logits: Tensor, labels: Tensor, predict,
+                       num_points: int) -> Tensor:
+        """What subdivision starts from: ``(R, 1, M, M)`` logits of the
+        class ``labels`` (``(R,)``), in fp32 (point selection and
+        uncertainty stay fp32 under mixed precision). ``predict`` and
+        ``num_points`` are unused (a head without a coarse mask needs
+        them)."""
+        rows = torch.arange(labels.shape[0], device=labels.device)
+        return logits[rows, labels].float()[:, None]
 
 
 @DET_MODELS.register_module()
@@ -150,7 +197,8 @@ class PointRendParameterHead(PointRendCoarseMaskHead):
 
     Trained only through the point loss, plus an L2 penalty on the
     parameters (``regularizer * mean(params^2)``, detectron2's
-    ``PARAMS_L2_REGULARIZER``); it needs no mask targets.
+    ``PARAMS_L2_REGULARIZER``); it needs no mask targets, and its output is
+    no mask that could choose training points by uncertainty.
 
     Args:
         num_params (int): ``N``; the RoI head fills it from its point head.
@@ -166,6 +214,7 @@ class PointRendParameterHead(PointRendCoarseMaskHead):
     """
 
     uses_mask_targets = False
+    seeds_importance_sampling = False
 
     def __init__(self,
                  num_params: int,
@@ -196,3 +245,25 @@ class PointRendParameterHead(PointRendCoarseMaskHead):
         if params.shape[0] == 0:
             return dict(loss_params_l2=params.sum() * 0)
         return dict(loss_params_l2=self.regularizer * params.pow(2).mean())
+
+    def point_supervised_loss(self, params: Tensor, labels: Tensor,
+                              points: Tensor, targets: Tensor, weight: Tensor,
+                              avg_factor: Tensor, loss_fn) -> dict:
+        """PointSup: no coarse mask to score at the points; the L2 penalty
+        (:meth:`loss`) only."""
+        return self.loss(params, None, labels)
+
+    def initial_logits(self, params: Tensor, labels: Tensor, predict,
+                       num_points: int) -> Tensor:
+        """What subdivision starts from without a coarse mask: the point
+        head (``predict``) on a regular grid of ``num_points`` cells (28x28),
+        as detectron2; ``(R, 1, side, side)`` fp32 logits."""
+        side = int(round(num_points**0.5))
+        if side * side != num_points:
+            raise ValueError('a point head without coarse masks starts from '
+                             'a square grid: subdivision_num_points must be '
+                             f'a square, got {num_points}')
+        num = labels.shape[0]  # traced (dynamic) while exporting
+        grid = regular_grid_points(num, side, device=params.device)
+        logits = predict(grid, torch.arange(num, device=params.device))
+        return logits.float().reshape(num, 1, side, side)

@@ -74,6 +74,13 @@ class PointRendImplicitPointHead(BasePointHead):
                                       int]] = list(zip(dims[1:], dims[:-1]))
         self.num_params = sum(o * i + o for o, i in self.layer_shapes)
 
+    def mask_head_args(self) -> dict:
+        """The parameter head predicts this head's ``num_params`` MLP
+        weights per box, laid out as :attr:`param_class_parts`."""
+        return dict(
+            num_params=self.num_params,
+            param_class_parts=self.param_class_parts)
+
     @property
     def param_class_parts(self) -> tuple:
         """How the parameter vector depends on the classes

@@ -63,6 +63,12 @@ class BasePointHead(BaseModule):
         ``(R, K, P)`` logits, or ``(R, 1, P)`` of class ``labels`` (R,)."""
         raise NotImplementedError
 
+    def mask_head_args(self) -> dict:
+        """Arguments this point head needs its mask head to be built with
+        (the RoI head merges them into ``mask_head``, the config's own
+        values first). Defaults to none."""
+        return {}
+
     def bytes_per_point(self, features: PointFeatures) -> int:
         """Memory one predicted point needs at inference (its temporaries),
         for chunking. Defaults to the sampled fine features and coarse

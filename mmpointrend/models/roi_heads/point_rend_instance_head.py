@@ -13,7 +13,7 @@ import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
 from mmdet.models.task_modules.samplers import SamplingResult
-from mmdet.structures.bbox import bbox2roi
+from mmdet.structures.bbox import bbox2roi, get_box_tensor
 from mmdet.structures.mask import BitmapMasks, PolygonMasks, mask_target
 from mmdet.utils import ConfigType, InstanceList
 from mmengine.config import ConfigDict
@@ -25,9 +25,8 @@ from ..checks import check_keys
 from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
                      bitmap_point_labels, box_points_to_image_points,
-                     plan_subdivision, point_sample, polygon_edges,
-                     polygon_point_labels, regular_grid_points,
-                     sample_training_points, subdivide)
+                     plan_subdivision, polygon_edges, polygon_point_labels,
+                     regular_grid_points, sample_training_points, subdivide)
 
 # Keys the PointRend RoI head reads from ``train_cfg.rcnn`` / ``test_cfg.rcnn``
 # beside mmdet's own; anything else is reported as a likely typo.
@@ -138,13 +137,11 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         kwargs['test_cfg'] = _with_defaults(
             kwargs.get('test_cfg'), _TEST_DEFAULTS)
         point_head = DET_MODELS.build(point_head)
-        # a head that predicts points from per-box parameters (Implicit
-        # PointRend) tells the parameter head how many it needs
-        if hasattr(point_head, 'num_params') and isinstance(
-                kwargs.get('mask_head'), dict):
-            kwargs['mask_head'].setdefault('num_params', point_head.num_params)
-            kwargs['mask_head'].setdefault('param_class_parts',
-                                           point_head.param_class_parts)
+        # what the point head needs of the mask head (Implicit PointRend:
+        # how many parameters per box); the config's own values win
+        if isinstance(kwargs.get('mask_head'), dict):
+            kwargs['mask_head'] = dict(point_head.mask_head_args(),
+                                       **kwargs['mask_head'])
         super().__init__(**kwargs)
         if not (self.with_bbox and self.with_mask):
             raise ValueError('PointRendInstanceRoIHead needs bbox_head, '
@@ -194,7 +191,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                     "train_cfg.rcnn.point_sampling must be 'importance', "
                     f"'grid' or 'uniform', got {sampling!r}")
             if sampling == 'importance' and \
-                    not self.mask_head.uses_mask_targets:
+                    not self.mask_head.seeds_importance_sampling:
                 raise ValueError(
                     f'{type(self.mask_head).__name__} gives no coarse mask '
                     'to sample points by uncertainty from: set '
@@ -231,7 +228,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         for sample in batch_data_samples:
             gt = sample.gt_instances
             boxes = gt.bboxes
-            boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
+            boxes = get_box_tensor(boxes)
             keep = torch.isfinite(boxes).all(1) & (
                 boxes[:, 2] > boxes[:, 0]) & (
                     boxes[:, 3] > boxes[:, 1])
@@ -309,8 +306,6 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                 [res.pos_assigned_gt_inds for res in sampling_results],
                 [gt.masks for gt in batch_gt_instances], self.train_cfg)
         loss_mask = self.mask_head.loss(coarse, mask_targets, labels)
-        if not isinstance(loss_mask, dict):
-            loss_mask = dict(loss_mask=loss_mask)
 
         rel_points = self._training_points(coarse, labels)
         predict = self.point_head.predictor(features, coarse, labels)
@@ -349,7 +344,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         for res, gt in zip(sampling_results, batch_gt_instances):
             idx = res.pos_assigned_gt_inds
             boxes = gt.bboxes[idx]
-            boxes = boxes.tensor if hasattr(boxes, 'tensor') else boxes
+            boxes = get_box_tensor(boxes)
             img_points = box_points_to_image_points(
                 gt.point_coords[idx].to(boxes.dtype), boxes)
             prior = res.pos_priors
@@ -363,20 +358,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         points, targets = torch.cat(points), torch.cat(targets)
         valid = (targets >= 0).float()
         num_valid = valid.sum().clamp(min=1)
-        losses = {}
-        if coarse.dim() == 4:  # a coarse mask: its class channel at points
-            rows = torch.arange(len(labels), device=labels.device)
-            coarse_pts = point_sample(coarse[rows, labels][:, None], points)[:,
-                                                                             0]
-            losses['loss_mask'] = self.loss_point(
-                coarse_pts,
-                targets.clamp(min=0).float(),
-                weight=valid,
-                avg_factor=num_valid)
-        else:
-            loss = self.mask_head.loss(coarse, None, labels)
-            losses.update(
-                loss if isinstance(loss, dict) else dict(loss_mask=loss))
+        losses = self.mask_head.point_supervised_loss(
+            coarse, labels, points,
+            targets.clamp(min=0).float(), valid, num_valid, self.loss_point)
         logits = self.point_head.predictor(features, coarse, labels)(
             points, all_regions(len(pos_rois), pos_rois.device))[:, 0]
         losses['loss_point'] = self.loss_point(
@@ -493,8 +477,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             coarse[start:end],
             labels[start:end],
             inference=True)
-        initial = self._initial_logits(coarse[start:end], labels[start:end],
-                                       predict)
+        initial = self.mask_head.initial_logits(coarse[start:end],
+                                                labels[start:end], predict,
+                                                cfg.subdivision_num_points)
         return subdivide(
             initial,
             predict,
@@ -505,31 +490,6 @@ class PointRendInstanceRoIHead(StandardRoIHead):
             region_steps=self._region_steps(rois[start:end],
                                             initial.shape[-1]),
             on_step=on_step)
-
-    def _initial_logits(self, coarse: Tensor, labels: Tensor,
-                        predict) -> Tensor:
-        """``(R, 1, h, w)`` logits the subdivision starts from, in fp32 (so
-        that point selection and uncertainty stay fp32 under mixed
-        precision; the point head runs in the autocast dtype).
-
-        A coarse head's ``(R, K, M, M)`` map gives its predicted class's
-        channel. A head without one (Implicit PointRend's ``(R, N)``
-        parameters) starts from the point head on a regular grid of
-        ``subdivision_num_points`` cells (28x28), as detectron2.
-        """
-        num = labels.shape[0]  # traced (dynamic) while exporting
-        if coarse.dim() == 4:
-            rows = torch.arange(num, device=labels.device)
-            return coarse[rows, labels].float()[:, None]
-        side = int(round(self.test_cfg.subdivision_num_points**0.5))
-        if side * side != self.test_cfg.subdivision_num_points:
-            raise ValueError('a point head without coarse masks starts from '
-                             'a square grid: subdivision_num_points must be '
-                             f'a square, got '
-                             f'{self.test_cfg.subdivision_num_points}')
-        grid = regular_grid_points(num, side, device=coarse.device)
-        logits = predict(grid, torch.arange(num, device=coarse.device))
-        return logits.float().reshape(num, 1, side, side)
 
     def chunk_size(self, features: PointFeatures, device: torch.device) -> int:
         """Boxes refined at once: as many as the point head's temporaries

@@ -14,7 +14,7 @@ def test_coarse_head_shapes_gradient_and_loss():
     assert logits.shape == (4, 3, 7, 7)
     labels = torch.tensor([0, 2, 1, 2])
     targets = (torch.rand(4, 7, 7) > 0.5).float()
-    loss = head.loss(logits, targets, labels)
+    loss = head.loss(logits, targets, labels)['loss_mask']
     loss.backward()
     assert loss.item() > 0 and x.grad.abs().sum() > 0
     # only the GT-class channel is supervised
@@ -23,7 +23,7 @@ def test_coarse_head_shapes_gradient_and_loss():
     empty = head(torch.zeros(0, 8, 14, 14))
     assert empty.shape == (0, 3, 7, 7)
     assert head.loss(empty, torch.zeros(0, 7, 7),
-                     torch.zeros(0, dtype=torch.long)).item() == 0
+                     torch.zeros(0, dtype=torch.long))['loss_mask'].item() == 0
     with pytest.raises(ValueError, match='expects features'):
         head(torch.zeros(1, 8, 12, 12))
     with pytest.raises(ValueError, match='even'):
