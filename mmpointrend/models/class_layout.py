@@ -264,14 +264,20 @@ def _remap_tensor(dst: Tensor, src: Tensor, indices: Dict[int,
     return torch.where(mask, gathered.to(dst), dst)
 
 
-def _describe(axes: List[ClassAxis], src_shape, copied: int,
-              num_dst: int) -> str:
-    fixed = [
-        f'{n} fixed entries of dim {a.dim} kept' for a in axes
-        for kind, n in a.parts if kind == _FIXED and n
-    ]
-    classes = f'{copied}/{num_dst} classes copied'
-    return ', '.join([classes] + fixed)
+def _describe(axes: List[ClassAxis], copied: int, num_dst: int) -> str:
+    """``'2/3 classes copied, 64 class-independent columns kept'``."""
+    kept = []
+    for axis in axes:
+        fixed = sum(n for kind, n in axis.parts if kind == _FIXED)
+        if fixed:
+            what = {
+                0: 'row',
+                1: 'column'
+            }.get(axis.dim, f'entry of dim '
+                  f'{axis.dim}')
+            plural = what + ('s' if fixed > 1 and axis.dim < 2 else '')
+            kept.append(f'{fixed} class-independent {plural} kept')
+    return ', '.join([f'{copied}/{num_dst} classes copied'] + kept)
 
 
 def remap_class_weights(
@@ -382,6 +388,5 @@ def remap_class_weights(
             continue
         state_dict[name] = _remap_tensor(target.detach().cpu(), value, indices)
         report.remapped.append((name, tuple(value.shape), tuple(target.shape),
-                                _describe(axes, value.shape, copied,
-                                          len(dst_classes))))
+                                _describe(axes, copied, len(dst_classes))))
     return report
