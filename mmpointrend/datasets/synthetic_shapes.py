@@ -77,24 +77,19 @@ def _cross(rng, cx, cy, r):
     return unary_union(bars)
 
 
-def _crescent(rng, cx, cy, r):
-    # A disc minus a shifted disc: two arcs meeting in thin horns.
-    outer = Polygon(
-        np.stack([
-            cx + r * np.cos(np.linspace(0, 2 * math.pi, 64, endpoint=False)),
-            cy + r * np.sin(np.linspace(0, 2 * math.pi, 64, endpoint=False))
-        ], 1))
-    angle = rng.uniform(0, 2 * math.pi)
-    shift = r * rng.uniform(0.35, 0.6)
-    return outer.difference(
-        _ring_disc(cx + shift * math.cos(angle), cy + shift * math.sin(angle),
-                   r * rng.uniform(0.8, 0.95)))
-
-
-def _ring_disc(cx, cy, r):
+def _disc(cx, cy, r):
     angles = np.linspace(0, 2 * math.pi, 64, endpoint=False)
     return Polygon(
         np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles)], 1))
+
+
+def _crescent(rng, cx, cy, r):
+    # A disc minus a shifted disc: two arcs meeting in thin horns.
+    angle = rng.uniform(0, 2 * math.pi)
+    shift = r * rng.uniform(0.35, 0.6)
+    return _disc(cx, cy, r).difference(
+        _disc(cx + shift * math.cos(angle), cy + shift * math.sin(angle),
+              r * rng.uniform(0.8, 0.95)))
 
 
 #: every shape the generator draws, by name

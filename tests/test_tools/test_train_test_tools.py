@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from helpers import DEMO_PR_CFG, REPO, load_demo_cfg
+from helpers import DEMO_PR_CFG, REPO, load_demo_cfg, run_tool
 from mmengine.runner import Runner
 
 DATA_OPTS = ('train_dataloader.dataset.data_root={root} '
@@ -121,16 +121,9 @@ def test_tools_test_names_missing_images_before_building(trained, tmp_path):
     for name in gone:
         os.remove(root + 'val/' + name)
     ckpt = osp.join(trained['work_dir'], 'iter_16.pth')
-    out = subprocess.run(
-        [
-            sys.executable,
-            osp.join(REPO, 'tools/test.py'), DEMO_PR_CFG, ckpt, '--work-dir',
-            str(tmp_path / 'work'), '--cfg-options'
-        ] + DATA_OPTS.format(root=root).split(),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600)
+    out = run_tool('tools/test.py', DEMO_PR_CFG, ckpt, '--work-dir',
+                   tmp_path / 'work', '--cfg-options',
+                   *DATA_OPTS.format(root=root).split())
     assert out.returncode != 0
     assert 'Traceback' not in out.stderr
     assert f'3 of the 8 images listed in {root}val.json are not under ' \
@@ -155,20 +148,13 @@ def test_tools_train_fine_tunes_into_other_classes(trained, tmp_path):
     src_path = osp.join(trained['work_dir'], 'iter_16.pth')
     cfg = osp.join(REPO,
                    'configs/demo/point-rend_r18-tiny_fpn_shapes_finetune.py')
-    out = subprocess.run(
-        [
-            sys.executable,
-            osp.join(REPO, 'tools/train.py'), cfg, '--work-dir',
-            str(tmp_path / 'work'), '--cfg-options', f'load_from={src_path}',
-            'train_cfg.max_iters=1', 'train_cfg.val_interval=2',
-            'optim_wrapper.optimizer.lr=0',
-            'default_hooks.checkpoint.interval=1',
-            'train_dataloader.num_workers=0'
-        ] + DATA_OPTS.format(root=root).split(),
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600)
+    out = run_tool('tools/train.py', cfg, '--work-dir', tmp_path / 'work',
+                   '--cfg-options', f'load_from={src_path}',
+                   'train_cfg.max_iters=1', 'train_cfg.val_interval=2',
+                   'optim_wrapper.optimizer.lr=0',
+                   'default_hooks.checkpoint.interval=1',
+                   'train_dataloader.num_workers=0',
+                   *DATA_OPTS.format(root=root).split())
     assert out.returncode == 0, out.stderr[-3000:]
     log = out.stdout + out.stderr
     assert 'Loading weights of 4 classes into a model of 3' in log
