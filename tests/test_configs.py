@@ -120,6 +120,12 @@ def test_config_builds_and_runs(config):
         num_items=[3, 0],
         num_classes=num_classes,
         with_mask=True)
+    if cfg.model.train_cfg.rcnn.get('point_sampling') == 'annotated':
+        for sample in packed['data_samples']:  # PointSup: points, no masks
+            gt = sample.gt_instances
+            del gt.masks
+            gt.point_coords = torch.rand(len(gt), 10, 2)
+            gt.point_labels = torch.randint(0, 2, (len(gt), 10))
     model.train()
     data = model.data_preprocessor(packed, True)
     losses = model(**data, mode='loss')
@@ -342,9 +348,12 @@ def test_coco_train_pipeline_keeps_every_instance(config, shapes_data):
     [c for c in INSTANCE if 'point-sup' in c and 'configs/demo' not in c])
 def test_point_sup_configs_differ_from_theirs_only_in_training_data(config):
     """The point-supervised config is its mask-supervised twin with a train
-    dataset of point annotations (same model, schedule, test)."""
+    dataset of point annotations and the annotated-points strategy (same
+    model otherwise, schedule, test)."""
     ours = _load(config)
     twin = _load(config.replace('_point-sup', ''))
+    assert ours.model.train_cfg.rcnn.pop('point_sampling') == 'annotated'
+    twin.model.train_cfg.rcnn.pop('point_sampling', None)
     for key in ('model', 'param_scheduler', 'optim_wrapper', 'train_cfg',
                 'test_dataloader', 'test_evaluator'):
         assert ours.get(key) == twin.get(key), key

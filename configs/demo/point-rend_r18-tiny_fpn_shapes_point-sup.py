@@ -20,3 +20,5 @@ train_dataloader = dict(
             dict(type='RandomFlip', prob=0.5),
             dict(type='PackPointSupInputs')
         ]))
+# the mask branch learns at the annotated points (AnnotatedPointSampler)
+model = dict(train_cfg=dict(rcnn=dict(point_sampling='annotated')))

@@ -11,3 +11,5 @@ train_dataloader = dict(
         type='PointSupCocoDataset',
         ann_file={{_base_.point_sup_ann_file}},
         pipeline={{_base_.point_sup_train_pipeline}}))
+# the mask branch learns at the annotated points (AnnotatedPointSampler)
+model = dict(train_cfg=dict(rcnn=dict(point_sampling='annotated')))

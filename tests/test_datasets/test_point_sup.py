@@ -127,9 +127,44 @@ def test_bad_point_annotations(shapes_data, point_json, tmp_path, caplog):
         _dataset(shapes_data, str(path), 0.0)[0]
 
 
-def test_roi_head_learns_from_exactly_the_annotated_points(monkeypatch):
+def _point_sample():
+    sample = det_sample(seed=0, num_gt=3)
+    gt = sample.gt_instances
+    del gt.masks
+    g = torch.Generator().manual_seed(0)
+    gt.point_coords = torch.rand(3, 6, 2, generator=g)
+    gt.point_labels = torch.randint(0, 2, (3, 6), generator=g)
+    gt.point_labels[0, :2] = -1  # padding
+    # proposals: the GT boxes themselves (box-relative points unchanged)
+    sample.proposals = InstanceData(
+        bboxes=gt.bboxes.clone(), scores=torch.ones(3))
+    return sample
+
+
+def test_strategy_and_data_must_agree():
+    """Point annotations with a mask strategy, or masks with the annotated
+    strategy: a message saying what to set, not a KeyError in a loss."""
     from mmdet.registry import MODELS
     head = MODELS.build(small_roi_head_cfg())
+    head.init_weights()
+    sample = _point_sample()
+    with pytest.raises(ValueError, match="point_sampling='annotated'"):
+        head.loss(feats(batch=1), [sample.proposals], [sample])
+    cfg = small_roi_head_cfg()
+    cfg.train_cfg.point_sampling = 'annotated'
+    head = MODELS.build(cfg)
+    sample = det_sample(seed=0, num_gt=3)
+    sample.proposals = InstanceData(
+        bboxes=sample.gt_instances.bboxes.clone(), scores=torch.ones(3))
+    with pytest.raises(ValueError, match='needs point annotations'):
+        head.loss(feats(batch=1), [sample.proposals], [sample])
+
+
+def test_roi_head_learns_from_exactly_the_annotated_points(monkeypatch):
+    from mmdet.registry import MODELS
+    cfg = small_roi_head_cfg()
+    cfg.train_cfg.point_sampling = 'annotated'
+    head = MODELS.build(cfg)
     head.init_weights()
     sample = det_sample(seed=0, num_gt=3)
     gt = sample.gt_instances

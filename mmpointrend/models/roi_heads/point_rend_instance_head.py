@@ -13,8 +13,8 @@ import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
 from mmdet.models.task_modules.samplers import SamplingResult
+from mmdet.registry import TASK_UTILS
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
-from mmdet.structures.mask import BitmapMasks, PolygonMasks, mask_target
 from mmdet.utils import ConfigType, InstanceList
 from mmengine.config import ConfigDict
 from mmengine.logging import print_log
@@ -22,11 +22,10 @@ from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
 from ..checks import check_keys
+from ..point_samplers import AnnotatedPointSampler, MaskPointSampler
 from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
-                     bitmap_point_labels, box_points_to_image_points,
-                     plan_subdivision, polygon_edges, polygon_point_labels,
-                     regular_grid_points, sample_training_points, subdivide)
+                     plan_subdivision, subdivide)
 
 # Keys the PointRend RoI head reads from ``train_cfg.rcnn`` / ``test_cfg.rcnn``
 # beside mmdet's own; anything else is reported as a likely typo.
@@ -54,6 +53,24 @@ _TEST_DEFAULTS = dict(
     chunk_memory_mb=None,
     adaptive_resolution=False,
     drop_empty_boxes=False)
+
+
+def _build_train_points(train_cfg: ConfigDict):
+    """The training-point strategy of ``train_cfg.point_sampling``: a name
+    ('importance', 'grid', 'uniform': :class:`MaskPointSampler` with the
+    config's ``num_points``, ``oversample_ratio``,
+    ``importance_sample_ratio``; 'annotated': :class:`AnnotatedPointSampler`)
+    or the config of any strategy registered in mmdet's ``TASK_UTILS``."""
+    sampling = train_cfg.point_sampling
+    if isinstance(sampling, dict):
+        return TASK_UTILS.build(sampling)
+    if sampling == 'annotated':
+        return AnnotatedPointSampler()
+    return MaskPointSampler(
+        mode=sampling,
+        num_points=train_cfg.num_points,
+        oversample_ratio=train_cfg.oversample_ratio,
+        importance_sample_ratio=train_cfg.importance_sample_ratio)
 
 
 def _with_defaults(cfg: Optional[dict], defaults: dict) -> Optional[dict]:
@@ -148,6 +165,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                              'mask_roi_extractor and mask_head')
         self.point_head = point_head
         self.loss_point = DET_MODELS.build(loss_point)
+        self.train_points = None
+        if self.train_cfg is not None:
+            self.train_points = _build_train_points(self.train_cfg)
         self.uncertainty = build_uncertainty(uncertainty)
         self._check_consistency()
 
@@ -185,12 +205,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                     f'train_cfg.rcnn.mask_size={mask_size} must equal the '
                     f'coarse mask size {self.mask_head.output_size} '
                     '(mask_head.roi_feat_size / 2)')
-            sampling = self.train_cfg.point_sampling
-            if sampling not in ('importance', 'grid', 'uniform'):
-                raise ValueError(
-                    "train_cfg.rcnn.point_sampling must be 'importance', "
-                    f"'grid' or 'uniform', got {sampling!r}")
-            if sampling == 'importance' and \
+            if self.train_points.needs_coarse_mask() and \
                     not self.mask_head.seeds_importance_sampling:
                 raise ValueError(
                     f'{type(self.mask_head).__name__} gives no coarse mask '
@@ -278,144 +293,51 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                   batch_gt_instances: InstanceList) -> dict:
         """Coarse mask loss and point loss on the positive boxes.
 
+        The training-point strategy (:attr:`train_points`, from
+        ``train_cfg.point_sampling``) chooses the points, their labels and
+        weights, and how the coarse head is supervised: on mask targets
+        (:class:`MaskPointSampler`) or at annotated points
+        (:class:`AnnotatedPointSampler`, PointSup).
+
         Args:
             x (tuple[Tensor]): Neck outputs.
             sampling_results (list[SamplingResult]): Per image.
             bbox_feats (Tensor): Unused (mmdet's signature).
             batch_gt_instances (list[InstanceData]): Per image, with
                 ``masks`` as :class:`BitmapMasks` or :class:`PolygonMasks`,
-                or, for point supervision (PointSup), ``point_coords``
-                (box-relative) and ``point_labels`` instead (see
-                :meth:`point_supervised_loss`).
+                or, for point supervision, ``point_coords`` (box-relative)
+                and ``point_labels``.
 
         Returns:
             dict: ``mask_preds`` (coarse logits), ``mask_targets`` and
-            ``loss_mask`` (a dict with ``loss_mask`` and ``loss_point``).
+            ``loss_mask`` (a dict with the mask head's losses and
+            ``loss_point``).
         """
-        if len(batch_gt_instances) and \
-                'point_coords' in batch_gt_instances[0]:
-            return self.point_supervised_loss(x, sampling_results,
-                                              batch_gt_instances)
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
         features, coarse = self.coarse_predictions(x, pos_rois)
-        mask_targets = None
-        if self.mask_head.uses_mask_targets:
-            mask_targets = mask_target(
-                [res.pos_priors for res in sampling_results],
-                [res.pos_assigned_gt_inds for res in sampling_results],
-                [gt.masks for gt in batch_gt_instances], self.train_cfg)
-        loss_mask = self.mask_head.loss(coarse, mask_targets, labels)
-
-        rel_points = self._training_points(coarse, labels)
+        points = self.train_points.sample(coarse, labels, pos_rois,
+                                          sampling_results, batch_gt_instances,
+                                          self.uncertainty)
+        losses, mask_targets = self.train_points.coarse_loss(
+            self.mask_head, coarse, labels, points, sampling_results,
+            batch_gt_instances, self.train_cfg, self.loss_point)
         predict = self.point_head.predictor(features, coarse, labels)
-        point_logits = predict(rel_points,
+        point_logits = predict(points.points,
                                all_regions(len(pos_rois), pos_rois.device))[:,
                                                                             0]
         if pos_rois.shape[0] == 0:
             loss_point = point_logits.sum() * 0
         else:
-            point_labels = self._point_targets(pos_rois, rel_points,
-                                               sampling_results,
-                                               batch_gt_instances)
-            loss_point = self.loss_point(point_logits, point_labels)
+            loss_point = self.loss_point(
+                point_logits,
+                points.labels,
+                weight=points.weight,
+                avg_factor=points.avg_factor)
         return dict(
             mask_preds=coarse,
             mask_targets=mask_targets,
-            loss_mask=dict(loss_mask, loss_point=loss_point))
-
-    def point_supervised_loss(self, x: Tuple[Tensor],
-                              sampling_results: List[SamplingResult],
-                              batch_gt_instances: InstanceList) -> dict:
-        """PointSup: the mask branch learns from the annotated points only.
-
-        Each positive proposal takes its ground-truth instance's points
-        (box-relative in ``gt_instances.point_coords``, mapped through the
-        instance's box into the proposal's frame); points outside the
-        proposal and padding (label -1) are ignored, as detectron2's PointSup.
-        The coarse head's loss is its predicted class's logits interpolated
-        at those points (no mask loss); a parameter head adds its own
-        penalty; the point head is trained at the same points.
-        """
-        pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
-        labels = torch.cat([res.pos_gt_labels for res in sampling_results])
-        features, coarse = self.coarse_predictions(x, pos_rois)
-        points, targets = [], []
-        for res, gt in zip(sampling_results, batch_gt_instances):
-            idx = res.pos_assigned_gt_inds
-            boxes = gt.bboxes[idx]
-            boxes = get_box_tensor(boxes)
-            img_points = box_points_to_image_points(
-                gt.point_coords[idx].to(boxes.dtype), boxes)
-            prior = res.pos_priors
-            size = (prior[:, 2:] - prior[:, :2]).clamp(min=1e-6)[:, None]
-            rel = (img_points - prior[:, None, :2]) / size
-            inside = ((rel >= 0) & (rel <= 1)).all(-1)
-            points.append(rel)
-            targets.append(
-                torch.where(inside, gt.point_labels[idx].long(),
-                            torch.full_like(gt.point_labels[idx].long(), -1)))
-        points, targets = torch.cat(points), torch.cat(targets)
-        valid = (targets >= 0).float()
-        num_valid = valid.sum().clamp(min=1)
-        losses = self.mask_head.point_supervised_loss(
-            coarse, labels, points,
-            targets.clamp(min=0).float(), valid, num_valid, self.loss_point)
-        logits = self.point_head.predictor(features, coarse, labels)(
-            points, all_regions(len(pos_rois), pos_rois.device))[:, 0]
-        losses['loss_point'] = self.loss_point(
-            logits,
-            targets.clamp(min=0).float(),
-            weight=valid,
-            avg_factor=num_valid)
-        return dict(mask_preds=coarse, mask_targets=None, loss_mask=losses)
-
-    def _training_points(self, coarse: Tensor, labels: Tensor) -> Tensor:
-        """``(R, P, 2)`` training points of each positive box."""
-        cfg = self.train_cfg
-        num_rois = coarse.shape[0]
-        if cfg.point_sampling == 'grid':
-            side = int(round(cfg.num_points**0.5))
-            return regular_grid_points(num_rois, side, device=coarse.device)
-        if cfg.point_sampling == 'uniform':
-            return torch.rand(
-                num_rois, cfg.num_points, 2, device=coarse.device)
-        gt_logits = coarse[torch.arange(num_rois), labels][:, None].detach()
-        return sample_training_points(gt_logits, self.uncertainty,
-                                      cfg.num_points, cfg.oversample_ratio,
-                                      cfg.importance_sample_ratio)
-
-    @staticmethod
-    def _point_targets(pos_rois: Tensor, rel_points: Tensor,
-                       sampling_results: List[SamplingResult],
-                       batch_gt_instances: InstanceList) -> Tensor:
-        """Ground-truth mask values at the points, ``(R, P)``.
-
-        Read per image from its polygons or bitmaps at the points only (no
-        full-image mask tensors). The loop is over images because the masks
-        are per-image Python objects; the work inside is batched.
-        """
-        img_points = box_points_to_image_points(rel_points, pos_rois[:, 1:])
-        counts = [len(res.pos_assigned_gt_inds) for res in sampling_results]
-        labels = []
-        for res, gt, pts in zip(sampling_results, batch_gt_instances,
-                                img_points.split(counts)):
-            masks = gt.masks
-            if isinstance(masks, BitmapMasks):
-                labels.append(
-                    bitmap_point_labels(masks.masks, res.pos_assigned_gt_inds,
-                                        pts))
-            elif isinstance(masks, PolygonMasks):
-                edges, owner = polygon_edges(masks.masks, device=pts.device)
-                labels.append(
-                    polygon_point_labels(edges, owner,
-                                         res.pos_assigned_gt_inds, pts))
-            else:
-                raise TypeError(
-                    'gt_instances.masks must be BitmapMasks or PolygonMasks, '
-                    f'got {type(masks).__name__}; load masks with '
-                    "dict(type='LoadAnnotations', with_mask=True)")
-        return torch.cat(labels)
+            loss_mask=dict(losses, loss_point=loss_point))
 
     # ------------------------------------------------------------------
     # inference

@@ -66,10 +66,10 @@ def test_point_labels_follow_polygons():
         gt_bboxes=sample.gt_instances.bboxes,
         assign_result=_assign_one(),
         gt_flags=torch.ones(1))
-    pts = head._training_points(torch.zeros(1, 5, 7, 7), torch.tensor([0]))
-    labels = head._point_targets(
-        bbox2roi([res.pos_priors]), pts, [res], [sample.gt_instances])
-    grid = labels.reshape(16, 16)
+    points = head.train_points.sample(
+        torch.zeros(1, 5, 7, 7), torch.tensor([0]), bbox2roi([res.pos_priors]),
+        [res], [sample.gt_instances], head.uncertainty)
+    grid = points.labels.reshape(16, 16)
     assert abs(grid.mean().item() - 0.5) < 0.08
     assert grid[8, 8] == 1 and grid[0, 0] == 0 and grid[15, 15] == 0
 
