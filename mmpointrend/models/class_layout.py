@@ -64,20 +64,25 @@ class ClassAxis:
         return sum(n * (num_classes if kind == _CLASSES else 1)
                    for kind, n in self.parts)
 
+    @property
+    def fixed(self) -> int:
+        """Entries that do not depend on the classes."""
+        return sum(n for kind, n in self.parts if kind == _FIXED)
+
     def num_classes(self, size: int) -> Optional[int]:
         """The class count a dimension of length ``size`` has, or None when
         no class count gives that length."""
-        fixed = sum(n for kind, n in self.parts if kind == _FIXED)
         per_class = sum(n for kind, n in self.parts if kind == _CLASSES)
-        if size < fixed or per_class == 0 or (size - fixed) % per_class:
+        if size < self.fixed or per_class == 0 or \
+                (size - self.fixed) % per_class:
             return None
-        return (size - fixed) // per_class
+        return (size - self.fixed) // per_class
 
-    def source_index(self, num_dst: int, num_src: int,
+    def source_index(self, num_src: int,
                      src_of_dst: Sequence[Optional[int]]) -> Tensor:
-        """For each entry of the model's dimension (``num_dst`` classes), the
-        checkpoint's entry (``num_src`` classes) it takes, or -1 (keep the
-        model's initialised value)."""
+        """For each entry of the model's dimension (one class per entry of
+        ``src_of_dst``), the checkpoint's entry (``num_src`` classes) it
+        takes, or -1 (keep the model's initialised value)."""
         out = []
         src_offset = 0
         for kind, n in self.parts:
@@ -268,7 +273,7 @@ def _describe(axes: List[ClassAxis], copied: int, num_dst: int) -> str:
     """``'2/3 classes copied, 64 class-independent columns kept'``."""
     kept = []
     for axis in axes:
-        fixed = sum(n for kind, n in axis.parts if kind == _FIXED)
+        fixed = axis.fixed
         if fixed:
             what = {
                 0: 'row',
@@ -322,17 +327,16 @@ def remap_class_weights(
                 f'{name.rsplit(".", 2)[0]} has num_classes={num} but the '
                 f'dataset has {len(dst_classes)} classes: set num_classes '
                 f'to {len(dst_classes)}')
-    # the checkpoint's class count, from the names or else from the shapes
-    src_counts = {
-        axis.num_classes(state_dict[name].shape[axis.dim])
-        for name, (_, axes) in layouts.items() if name in state_dict
-        for axis in axes
-    }
     if src_classes is not None:
         num_src = len(src_classes)
         report.src_of_dst, report.how = match_classes(dst_classes, src_classes,
                                                       class_map)
-    else:
+    else:  # the checkpoint's class count from the shapes
+        src_counts = {
+            axis.num_classes(state_dict[name].shape[axis.dim])
+            for name, (_, axes) in layouts.items() if name in state_dict
+            for axis in axes
+        }
         num_src = src_counts.pop() if len(src_counts) == 1 else None
         if class_map:
             raise ValueError('class_map needs the checkpoint\'s class names '
@@ -374,8 +378,7 @@ def remap_class_weights(
                 problem = (f'shape {tuple(value.shape)} does not fit '
                            f'{num_src} checkpoint classes')
                 break
-            indices[axis.dim] = axis.source_index(
-                len(dst_classes), num_src, report.src_of_dst)
+            indices[axis.dim] = axis.source_index(num_src, report.src_of_dst)
         others = [d for d in range(target.dim()) if d not in indices]
         if problem is None and (value.dim() != target.dim()
                                 or any(value.shape[d] != target.shape[d]

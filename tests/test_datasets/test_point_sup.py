@@ -166,16 +166,8 @@ def test_roi_head_learns_from_exactly_the_annotated_points(monkeypatch):
     cfg.train_cfg.point_sampling = 'annotated'
     head = MODELS.build(cfg)
     head.init_weights()
-    sample = det_sample(seed=0, num_gt=3)
+    sample = _point_sample()
     gt = sample.gt_instances
-    del gt.masks
-    g = torch.Generator().manual_seed(0)
-    gt.point_coords = torch.rand(3, 6, 2, generator=g)
-    gt.point_labels = torch.randint(0, 2, (3, 6), generator=g)
-    gt.point_labels[0, :2] = -1  # padding
-    # proposals: the GT boxes themselves (box-relative points unchanged)
-    sample.proposals = InstanceData(
-        bboxes=gt.bboxes.clone(), scores=torch.ones(3))
     seen = {}
     original = type(head.point_head).predictor
 

@@ -339,4 +339,4 @@ def test_class_axis_parts():
     assert axis.size(4) == 12 and axis.num_classes(12) == 4
     assert axis.num_classes(13) is None
     assert axis.source_index(
-        2, 4, [3, None]).tolist() == [0, 1, 2, 9, 10, -1, -1, 11]
+        4, [3, None]).tolist() == [0, 1, 2, 9, 10, -1, -1, 11]

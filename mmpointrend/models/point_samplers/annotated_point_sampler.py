@@ -25,8 +25,6 @@ class AnnotatedPointSampler:
     supervised at the same points (:meth:`coarse_loss`), with no mask.
     """
 
-    uses_masks = False
-
     def needs_coarse_mask(self) -> bool:
         return False
 

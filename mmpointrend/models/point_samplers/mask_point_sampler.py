@@ -32,9 +32,6 @@ class MaskPointSampler:
         importance_sample_ratio (float): beta. Defaults to 0.75.
     """
 
-    #: the coarse head is supervised with mask targets (:meth:`coarse_loss`)
-    uses_masks = True
-
     def __init__(self,
                  mode: str = 'importance',
                  num_points: int = 14 * 14,
