@@ -10,6 +10,7 @@ models of a task train from scratch on the CPU and are printed side by side.
     python demo/train_demo.py --task semantic   # one task
     python demo/train_demo.py --iters 3000      # longer, better numbers
     python demo/train_demo.py --task finetune   # fine-tuning to new classes
+    python demo/train_demo.py --task cascade    # on Cascade Mask R-CNN
 """
 import argparse
 import json
@@ -45,6 +46,19 @@ TASKS = dict(
                  ('boundary F', 'boundary/bF'), ('mAcc', 'mAcc'), ('aAcc',
                                                                    'aAcc')),
         iters=800),
+    # the same on a cascade host: same data and budget as 'instance'
+    cascade=dict(
+        data='instance',
+        models=(
+            ('Cascade Mask R-CNN (4x conv, 28x28)',
+             'configs/demo/cascade-mask-rcnn_r18-tiny_fpn_shapes.py'),
+            ('Cascade PointRend (224x224)',
+             'configs/demo/point-rend_cascade-mask-rcnn_r18-tiny_fpn_shapes.py'
+             )),
+        metrics=(('mask AP', 'coco/segm_mAP'), ('AP50', 'coco/segm_mAP_50'),
+                 ('AP75', 'coco/segm_mAP_75'), ('Boundary AP', 'boundary/bAP'),
+                 ('box AP', 'coco/bbox_mAP')),
+        iters=500),
     # same data and budget as 'instance'; train_points_n10.json is made
     # from train.json by sample_point_annotations
     pointsup=dict(
@@ -84,11 +98,14 @@ def parse_args():
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument(
         '--task',
-        choices=['all', 'instance', 'semantic', 'pointsup', 'finetune'],
+        choices=[
+            'all', 'instance', 'semantic', 'cascade', 'pointsup', 'finetune'
+        ],
         default='all',
-        help="'pointsup': full-mask vs point-supervised PointRend vs "
+        help="'cascade': 4x conv vs PointRend on Cascade Mask R-CNN; "
+        "'pointsup': full-mask vs point-supervised PointRend vs "
         "Implicit PointRend; 'finetune': the instance PointRend fine-tuned "
-        "to other classes three ways (neither part of 'all')")
+        "to other classes three ways (none of them part of 'all')")
     parser.add_argument(
         '--iters',
         type=int,

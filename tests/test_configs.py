@@ -112,15 +112,22 @@ def test_config_builds_and_runs(config):
     if cfg.get('custom_imports'):
         assert cfg.custom_imports.imports == ['mmpointrend']
     model = MODELS.build(cfg.model)  # no init_weights: no download
-    num_classes = cfg.model.roi_head.bbox_head.num_classes
+    roi_head = cfg.model.roi_head
+    box_heads = roi_head.bbox_head
+    box_heads = box_heads if isinstance(box_heads, list) else [box_heads]
+    num_classes = box_heads[-1].num_classes
+    semantic = roi_head.get('semantic_head') is not None  # HTC
     torch.manual_seed(0)
     packed = demo_mm_inputs(
         batch_size=2,
         image_shapes=[(3, 128, 160), (3, 96, 128)],
         num_items=[3, 0],
         num_classes=num_classes,
-        with_mask=True)
-    if cfg.model.train_cfg.rcnn.get('point_sampling') == 'annotated':
+        with_mask=True,
+        with_semantic=semantic)
+    rcnn = cfg.model.train_cfg.rcnn
+    if not isinstance(rcnn, list) and \
+            rcnn.get('point_sampling') == 'annotated':
         for sample in packed['data_samples']:  # PointSup: points, no masks
             gt = sample.gt_instances
             del gt.masks
@@ -129,13 +136,22 @@ def test_config_builds_and_runs(config):
     model.train()
     data = model.data_preprocessor(packed, True)
     losses = model(**data, mode='loss')
-    implicit = cfg.model.roi_head.mask_head.type == 'PointRendParameterHead'
+    implicit = roi_head.mask_head.type == 'PointRendParameterHead'
     # Implicit PointRend has no coarse mask: an L2 term on its parameters
-    assert ('loss_params_l2' if implicit else 'loss_mask') in losses
-    if cfg.model.roi_head.type == 'PointRendInstanceRoIHead':
-        assert 'loss_point' in losses
-        # the coarse head's 7x7 targets (the implicit head needs none)
-        assert implicit or cfg.model.train_cfg.rcnn.mask_size == 7
+    mask_loss = 'loss_params_l2' if implicit else 'loss_mask'
+    if isinstance(rcnn, list):  # a cascade: every stage's losses
+        for stage in range(len(rcnn)):
+            assert f's{stage}.{mask_loss}' in losses
+            if roi_head.type.startswith('PointRend'):
+                assert f's{stage}.loss_point' in losses
+                # the stage's coarse head trained on 7x7 targets
+                assert model.roi_head.train_cfg[stage].mask_size == 7
+    else:
+        assert mask_loss in losses
+        if roi_head.type == 'PointRendInstanceRoIHead':
+            assert 'loss_point' in losses
+            # the coarse head's 7x7 targets (the implicit head needs none)
+            assert implicit or rcnn.mask_size == 7
     total = sum(v.sum() for k, v in losses.items()
                 if 'loss' in k and isinstance(v, torch.Tensor))
     assert torch.isfinite(total)

@@ -29,11 +29,24 @@ class Normalise(nn.Module):
 
 def pointrend_roi_head(detector):
     """The detector's RoI head, if it is ours and exportable: a graph runs
-    every box through the same number of steps."""
+    every box through the same number of steps. The graphs hold Mask
+    R-CNN's single box stage; a cascade host (our
+    :class:`PointRendCascadeRoIHead` / :class:`PointRendHTCRoIHead`) is
+    refused by name."""
+    from mmdet.models.roi_heads import CascadeRoIHead
+
+    from mmpointrend.models.roi_heads import PointRendInstanceRoIHead
     roi_head = getattr(detector, 'roi_head', None)
-    if not hasattr(roi_head, 'refine_chunk'):
-        raise TypeError(f'{type(roi_head).__name__} is not a PointRend RoI '
-                        'head (PointRendInstanceRoIHead)')
+    name = type(roi_head).__name__
+    if isinstance(roi_head, CascadeRoIHead):
+        raise NotImplementedError(
+            f'ONNX export of {name} ({type(detector).__name__}, a cascade '
+            'host) is not supported: the exported graph has Mask R-CNN\'s '
+            'single box stage. Export a PointRendInstanceRoIHead detector, '
+            'or run the cascade in PyTorch')
+    if not isinstance(roi_head, PointRendInstanceRoIHead):
+        raise TypeError(f'{name} is not a PointRend RoI head '
+                        '(PointRendInstanceRoIHead)')
     if roi_head.test_cfg.get('adaptive_resolution'):
         raise ValueError('adaptive_resolution gives each box its own '
                          'number of steps; export with it off')

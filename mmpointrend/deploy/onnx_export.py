@@ -172,8 +172,7 @@ def export_instance(config: str,
         ``input_size``.
     """
     from mmpointrend.apis import init_model
-    from mmpointrend.models.roi_heads.point_rend_instance_head import \
-        paste_masks
+    from mmpointrend.models.roi_heads import paste_masks
     if model is None:
         model = init_model(config, checkpoint)
     model.eval()

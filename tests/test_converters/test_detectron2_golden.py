@@ -60,8 +60,7 @@ def model_inputs(model, image: str) -> dict:
 def fixed_box_masks(model, golden: dict, image: str):
     """The mask branch alone on the 50 fixed boxes: its ``(50, 224, 224)``
     logits, detectron2's, and the pasted masks of both (resized image)."""
-    from mmpointrend.models.roi_heads.point_rend_instance_head import \
-        paste_masks
+    from mmpointrend.models.roi_heads import paste_masks
     data = model_inputs(model, image)
     assert tuple(data['data_samples'][0].img_shape) == tuple(
         golden['resized_hw'])

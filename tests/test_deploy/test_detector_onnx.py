@@ -35,8 +35,7 @@ def test_graph_in_pytorch_is_the_model(detector, tmp_path):
     (same boxes, scores and labels; the masks pasted equal)."""
     from mmpointrend.deploy import DetectorGraph
     from mmpointrend.deploy.onnx_export import _pipeline_input
-    from mmpointrend.models.roi_heads.point_rend_instance_head import \
-        paste_masks
+    from mmpointrend.models.roi_heads import paste_masks
     model, _ = detector
     graph = DetectorGraph(model).eval()
     for shape in SHAPES:
@@ -161,8 +160,7 @@ def test_rle_equals_pycocotools():
 
 def test_numpy_paste_equals_the_models():
     from mmpointrend.deploy.ort_infer import paste_mask
-    from mmpointrend.models.roi_heads.point_rend_instance_head import \
-        paste_masks
+    from mmpointrend.models.roi_heads import paste_masks
     rng = np.random.default_rng(0)
     probs = rng.random((6, 28, 28)).astype(np.float32)
     boxes = np.array(

@@ -37,3 +37,24 @@ point_rend_train_rcnn = dict(
     # detectron2's TRAIN_ON_PRED_BOXES: the mask branch trains on the box
     # head's regressed boxes (paper section 4, ~+0.2 AP)
     mask_on_refined_boxes=True)
+
+# The same branch on a cascade host (Cascade Mask R-CNN, HTC), whose
+# train_cfg.rcnn is a list of stages (the host's stay as they are):
+#   _base_ = [CASCADE_BASELINE, '../_base_/models/point-rend_mask-branch.py']
+#   model = dict(roi_head={{_base_.point_rend_cascade_roi_head}})
+# (HTC: point_rend_htc_roi_head.) One coarse head per stage, trained on the
+# stage's proposals; one point head; at test time the stages' coarse masks
+# are merged (mean probability) and refined once. stage_train_cfg is laid
+# over every stage of train_cfg.rcnn: the coarse targets are 7x7, not the
+# FCN's 28x28; the point settings are the defaults above.
+point_rend_cascade_roi_head = dict(
+    point_rend_roi_head,
+    type='PointRendCascadeRoIHead',
+    stage_train_cfg=dict(mask_size=7))
+# HTC's box cascade, semantic branch (fused into every coarse head's grid)
+# and interleaved training are kept; the mask information flow passes FCN
+# feature maps between stages, which the coarse head has not (off).
+point_rend_htc_roi_head = dict(
+    point_rend_cascade_roi_head,
+    type='PointRendHTCRoIHead',
+    mask_info_flow=False)

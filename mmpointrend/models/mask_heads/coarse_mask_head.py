@@ -3,7 +3,7 @@
 Shape shorthand: ``R`` boxes, ``C`` input channels, ``K`` classes, ``S`` the
 input grid side (14), ``M = S / 2`` the output mask side (7).
 """
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -53,7 +53,8 @@ class PointRendCoarseMaskHead(BaseModule):
     What the RoI head asks a mask head (answered here, so that the RoI head
     never looks at what it holds): :attr:`uses_mask_targets`,
     :attr:`seeds_importance_sampling`, :meth:`loss` (a dict),
-    :meth:`point_supervised_loss` and :meth:`initial_logits`.
+    :meth:`point_supervised_loss`, :meth:`initial_logits` and, in a
+    cascade, :meth:`merge_stages`.
     """
 
     #: the RoI head computes ``mask_target`` for :meth:`loss`
@@ -188,6 +189,17 @@ class PointRendCoarseMaskHead(BaseModule):
         rows = torch.arange(labels.shape[0], device=labels.device)
         return logits[rows, labels].float()[:, None]
 
+    def merge_stages(self, stage_logits: List[Tensor]) -> Tensor:
+        """A cascade's coarse predictions of the same boxes, one per stage,
+        as one: the mean of their probabilities, as mmdet's cascade merges
+        its stages' masks (``merge_aug_masks``), back as logits (clamped to
+        ``[1e-6, 1 - 1e-6]``) for the point head and subdivision. One stage
+        is returned as it is."""
+        if len(stage_logits) == 1:
+            return stage_logits[0]
+        probs = torch.stack([p.float().sigmoid() for p in stage_logits])
+        return torch.logit(probs.mean(0), eps=1e-6).to(stage_logits[0].dtype)
+
 
 @DET_MODELS.register_module()
 class PointRendParameterHead(PointRendCoarseMaskHead):
@@ -267,3 +279,10 @@ class PointRendParameterHead(PointRendCoarseMaskHead):
         grid = regular_grid_points(num, side, device=params.device)
         logits = predict(grid, torch.arange(num, device=params.device))
         return logits.float().reshape(num, 1, side, side)
+
+    def merge_stages(self, stage_params: List[Tensor]) -> Tensor:
+        """A cascade's per-stage parameters of the same boxes: the last
+        stage's. Each stage's parameters define a nonlinear point MLP, so
+        their mean is no mean of masks; the last stage is the one trained
+        on the best boxes."""
+        return stage_params[-1]

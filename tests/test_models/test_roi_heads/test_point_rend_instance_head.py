@@ -68,7 +68,7 @@ def test_point_labels_follow_polygons():
         gt_flags=torch.ones(1))
     points = head.train_points.sample(
         torch.zeros(1, 5, 7, 7), torch.tensor([0]), bbox2roi([res.pos_priors]),
-        [res], [sample.gt_instances], head.uncertainty)
+        [res], [sample.gt_instances], head.point_rend.uncertainty)
     grid = points.labels.reshape(16, 16)
     assert abs(grid.mean().item() - 0.5) < 0.08
     assert grid[8, 8] == 1 and grid[0, 0] == 0 and grid[15, 15] == 0
@@ -323,7 +323,7 @@ def test_adaptive_resolution_stops_small_boxes_early():
     with torch.no_grad():
         full = head.refine_masks(x, rois, labels)
         head.test_cfg.adaptive_resolution = True
-        assert head._region_steps(rois, 7).tolist() == [0, 3, 5]
+        assert head.point_rend.region_steps(rois, 7).tolist() == [0, 3, 5]
         adaptive = head.refine_masks(x, rois, labels)
         coarse = head.coarse_predictions(x, rois)[1][torch.arange(3), labels]
     up = coarse[:1, None]

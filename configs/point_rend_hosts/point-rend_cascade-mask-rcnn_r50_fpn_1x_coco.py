@@ -1,0 +1,10 @@
+# PointRend on Cascade Mask R-CNN R50-FPN, COCO 1x: mmdet's config (its 4x
+# conv baseline: box cascade, data, schedule) plus the PointRend mask branch,
+# a coarse head per stage and one point head.
+_base_ = [
+    'mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py',
+    '../_base_/models/point-rend_mask-branch.py'
+]
+custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
+
+model = dict(roi_head={{_base_.point_rend_cascade_roi_head}})
