@@ -74,4 +74,5 @@ model = dict(
             num_classes=num_classes,
             loss_mask=dict(
                 type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
-    train_cfg=dict(rcnn=[_stage(0.5), _stage(0.6), _stage(0.7)]))
+    train_cfg=dict(
+        rcnn=[_stage(0.5), _stage(0.6), _stage(0.7)]))

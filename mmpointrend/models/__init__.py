@@ -3,9 +3,12 @@ from .decode_heads import PointRendSemanticHead
 from .dense_heads import LogitRankedRPNHead
 from .mask_heads import PointRendCoarseMaskHead, PointRendPointHead
 from .roi_extractors import PointRendGridExtractor
-from .roi_heads import PointRendInstanceRoIHead
+from .roi_heads import (PointRendCascadeRoIHead, PointRendHTCRoIHead,
+                        PointRendInstanceRoIHead)
+from .segmentors import StackedEncoderDecoder
 
 __all__ = [
     'PointRendSemanticHead', 'LogitRankedRPNHead', 'PointRendCoarseMaskHead',
-    'PointRendPointHead', 'PointRendGridExtractor', 'PointRendInstanceRoIHead'
+    'PointRendPointHead', 'PointRendGridExtractor', 'PointRendInstanceRoIHead',
+    'PointRendCascadeRoIHead', 'PointRendHTCRoIHead', 'StackedEncoderDecoder'
 ]

@@ -54,8 +54,8 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
 
     Training (``train_cfg.rcnn``, the host's list of stage configs, each
     with ``stage_train_cfg`` laid over it: ``mask_size`` the coarse mask
-    size and any PointRend key of :class:`PointRendInstanceRoIHead`): stage ``i``'s coarse head and the point head on
-    stage ``i``'s positives; mmdet weighs the stage's ``loss_mask`` and
+    size and any PointRend key of :class:`PointRendInstanceRoIHead`): stage
+    ``i``'s coarse head and the point head on stage ``i``'s positives; mmdet weighs the stage's ``loss_mask`` and
     ``loss_point`` by ``stage_loss_weights[i]``. ``mask_on_refined_boxes``
     moves a stage's positives to that stage's regressed boxes.
 
@@ -118,8 +118,7 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
             raise ValueError(f'{name} needs mask_roi_extractor and mask_head')
         self.point_head = point_head
         self.loss_point = DET_MODELS.build(loss_point)
-        self.point_rend = PointRendMaskBranch(self.point_head,
-                                              self.loss_point,
+        self.point_rend = PointRendMaskBranch(self.point_head, self.loss_point,
                                               build_uncertainty(uncertainty),
                                               self.test_cfg)
         self.train_points = None
@@ -129,7 +128,8 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
             ]
         for stage in range(num_stages):
             self.point_rend.check(
-                self.mask_roi_extractor[stage], self.mask_head[stage],
+                self.mask_roi_extractor[stage],
+                self.mask_head[stage],
                 self.bbox_head[stage].num_classes,
                 None if self.train_cfg is None else self.train_cfg[stage],
                 None if self.train_cfg is None else self.train_points[stage],
@@ -149,11 +149,11 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
         return self.mask_roi_extractor[stage](x, rois, features)
 
     def stage_coarse_predictions(
-            self,
-            stage: int,
-            x: Tuple[Tensor],
-            rois: Tensor,
-            semantic_feat: Optional[Tensor] = None
+        self,
+        stage: int,
+        x: Tuple[Tensor],
+        rois: Tensor,
+        semantic_feat: Optional[Tensor] = None
     ) -> Tuple[PointFeatures, Tensor]:
         """``(R, 5)`` rois -> their :class:`PointFeatures` and stage
         ``stage``'s coarse prediction."""
@@ -162,10 +162,10 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
         return features, self.mask_head[stage](grid)
 
     def coarse_predictions(
-            self,
-            x: Tuple[Tensor],
-            rois: Tensor,
-            semantic_feat: Optional[Tensor] = None
+        self,
+        x: Tuple[Tensor],
+        rois: Tensor,
+        semantic_feat: Optional[Tensor] = None
     ) -> Tuple[PointFeatures, Tensor]:
         """Every stage's coarse prediction of ``(R, 5)`` rois, merged by the
         last mask head; the :class:`PointFeatures` of the last stage's
@@ -203,8 +203,7 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
         """mmdet's box loss of stage ``stage``; with that stage's
         ``mask_on_refined_boxes`` its positives move to their regressed
         boxes (detached) for the mask branch."""
-        bbox_results = super().bbox_loss(stage, x, sampling_results,
-                                         **kwargs)
+        bbox_results = super().bbox_loss(stage, x, sampling_results, **kwargs)
         if self.train_cfg[stage].mask_on_refined_boxes:
             self.point_rend.refine_positive_boxes(self.bbox_head[stage],
                                                   sampling_results,
@@ -245,8 +244,7 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
 
     def num_refined_points(self, num_rois: int) -> int:
         """Points the subdivision will predict for ``num_rois`` boxes."""
-        return self.point_rend.num_refined_points(self.mask_head[-1],
-                                                  num_rois)
+        return self.point_rend.num_refined_points(self.mask_head[-1], num_rois)
 
     def predict_mask(self,
                      x: Tuple[Tensor],

@@ -144,8 +144,7 @@ def build_point_head(point_head: dict, mask_head, num_classes: Optional[int]):
         if not isinstance(cfg, dict):
             return cfg
         if num_classes is not None:
-            cfg = dict(
-                cfg, num_classes=cfg.get('num_classes', num_classes))
+            cfg = dict(cfg, num_classes=cfg.get('num_classes', num_classes))
         return dict(point_head.mask_head_args(), **cfg)
 
     if isinstance(mask_head, (list, tuple)):
@@ -255,8 +254,8 @@ class PointRendMaskBranch:
             res.pos_priors = bbox_head.bbox_coder.decode(
                 res.pos_priors, deltas)
 
-    def loss(self, coarse_fn: CoarseFn, mask_head: nn.Module,
-             x: Tuple[Tensor], sampling_results: List[SamplingResult],
+    def loss(self, coarse_fn: CoarseFn, mask_head: nn.Module, x: Tuple[Tensor],
+             sampling_results: List[SamplingResult],
              batch_gt_instances: InstanceList, train_cfg: ConfigDict,
              train_points) -> dict:
         """Coarse mask loss and point loss on the positive boxes.
@@ -387,8 +386,7 @@ class PointRendMaskBranch:
             cfg.subdivision_steps,
             cfg.subdivision_num_points,
             cfg.scale_factor,
-            region_steps=self.region_steps(rois[start:end],
-                                           initial.shape[-1]),
+            region_steps=self.region_steps(rois[start:end], initial.shape[-1]),
             on_step=on_step)
 
     def chunk_size(self, features: PointFeatures, device: torch.device) -> int:
@@ -434,11 +432,9 @@ class PointRendMaskBranch:
             min(cells, cfg.subdivision_num_points)
             for cells, _, predict in plan if predict)
 
-    def predict(self,
-                results_list: InstanceList,
-                batch_img_metas: List[dict],
-                rescale: bool,
-                refine: Callable[[Tensor, Tensor], Tensor]) -> InstanceList:
+    def predict(self, results_list: InstanceList, batch_img_metas: List[dict],
+                rescale: bool, refine: Callable[[Tensor, Tensor],
+                                                Tensor]) -> InstanceList:
         """Refine and paste the masks of the detected boxes.
 
         Args:

@@ -42,7 +42,10 @@ class _RecordLosses(Hook):
     def __init__(self):
         self.losses = []
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         self.losses.append({k: float(v) for k, v in outputs.items()})
 
@@ -120,7 +123,8 @@ def test_shipped_cascade_trains_and_refines_224(path, shapes_data, tmp_path):
         data = model.data_preprocessor(packed, False)
         x = model.extract_feat(data['inputs'])
         semantic = head.semantic_head(x)[1] if path == HTC else None
-        rois = torch.tensor([[0, 10., 12., 90., 70.], [0, 40., 30., 150., 120.]])
+        rois = torch.tensor([[0, 10., 12., 90., 70.],
+                             [0, 40., 30., 150., 120.]])
         labels = torch.tensor([1, 3])
         refined = head.refine_masks(x, rois, labels, semantic_feat=semantic)
         assert refined.shape == (2, 1, 224, 224)
@@ -148,8 +152,8 @@ def test_shipped_cascade_trains_and_refines_224(path, shapes_data, tmp_path):
 
 def _cascade_cfg(**overrides):
     cfg = Config.fromfile(osp.join(REPO, CASCADE)).model
-    cfg.roi_head.update(train_cfg=cfg.train_cfg.rcnn,
-                        test_cfg=cfg.test_cfg.rcnn)
+    cfg.roi_head.update(
+        train_cfg=cfg.train_cfg.rcnn, test_cfg=cfg.test_cfg.rcnn)
     cfg.roi_head.update(overrides)
     return cfg.roi_head
 

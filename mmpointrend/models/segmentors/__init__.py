@@ -1,0 +1,3 @@
+from .stacked_encoder_decoder import StackedEncoderDecoder
+
+__all__ = ['StackedEncoderDecoder']
