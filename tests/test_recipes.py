@@ -54,9 +54,11 @@ INSTANCE_HOSTS = [
      'PointRendCascadeRoIHead'),
     # HTC without its semantic branch, by the recipe's HTC line
     ('mmdet-cascade', 'mmdet::htc/htc-without-semantic_r50_fpn_1x_coco.py',
-     (('model = dict(roi_head={{_base_.point_rend_cascade_roi_head}})\n',
-       ''), ('# HTC: model', 'model')), 'PointRendHTCRoIHead'),
+     (('model = dict(roi_head={{_base_.point_rend_cascade_roi_head}})\n', ''),
+      ('# HTC: model', 'model')), 'PointRendHTCRoIHead'),
 ]
+
+
 @pytest.mark.parametrize('recipe,host,replace,head_type', INSTANCE_HOSTS)
 def test_instance_recipe_on_an_unshipped_mmdet_config(recipe, host, replace,
                                                       head_type, tmp_path):
@@ -85,8 +87,9 @@ def test_instance_recipe_on_an_unshipped_mmdet_config(recipe, host, replace,
     model.train()
     losses = model(**model.data_preprocessor(packed, True), mode='loss')
     point_losses = [k for k in losses if k.endswith('loss_point')]
-    assert point_losses == (['s0.loss_point', 's1.loss_point', 's2.loss_point']
-                            if 'cascade' in recipe else ['loss_point'])
+    assert point_losses == ([
+        's0.loss_point', 's1.loss_point', 's2.loss_point'
+    ] if 'cascade' in recipe else ['loss_point'])
     total, _ = model.parse_losses(losses)
     assert torch.isfinite(total)
     total.backward()

@@ -55,9 +55,10 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
     Training (``train_cfg.rcnn``, the host's list of stage configs, each
     with ``stage_train_cfg`` laid over it: ``mask_size`` the coarse mask
     size and any PointRend key of :class:`PointRendInstanceRoIHead`): stage
-    ``i``'s coarse head and the point head on stage ``i``'s positives; mmdet weighs the stage's ``loss_mask`` and
-    ``loss_point`` by ``stage_loss_weights[i]``. ``mask_on_refined_boxes``
-    moves a stage's positives to that stage's regressed boxes.
+    ``i``'s coarse head and the point head on stage ``i``'s positives;
+    mmdet weighs the stage's ``loss_mask`` and ``loss_point`` by
+    ``stage_loss_weights[i]``. ``mask_on_refined_boxes`` moves a stage's
+    positives to that stage's regressed boxes.
 
     Inference (``test_cfg.rcnn``, as :class:`PointRendInstanceRoIHead`'s):
     the stages' coarse predictions of the final boxes merged by the last

@@ -47,6 +47,5 @@ if SEG_MODELS is not None:
             super().__init__(
                 num_stages=len(heads), decode_head=heads, **kwargs)
 
-
 else:  # mmsegmentation is optional for instance users
     StackedEncoderDecoder = None
