@@ -346,7 +346,7 @@ class DetectorGraph(nn.Module):
     def masks(self, feats: Tuple[Tensor], boxes: Tensor,
               labels: Tensor) -> Tensor:
         """``(n, S, S)`` refined mask probabilities of the predicted class,
-        all boxes in one chunk (:meth:`refine_chunk`).
+        all boxes in one chunk (:meth:`PointRendMaskBranch.refine_chunk`).
 
         One dummy box is appended and its mask dropped, so that the branch
         never runs on zero boxes (onnxruntime cannot infer reshapes of empty
@@ -360,5 +360,6 @@ class DetectorGraph(nn.Module):
         features = roi_head.point_head.prepare_features(
             features,
             roi_head.num_refined_points(roi_head.test_cfg.max_per_img))
-        logits = roi_head.refine_chunk(features, coarse, rois, labels)
+        logits = roi_head.point_rend.refine_chunk(roi_head.mask_head, features,
+                                                  coarse, rois, labels)
         return logits[:num, 0].sigmoid()

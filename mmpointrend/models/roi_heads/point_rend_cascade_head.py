@@ -8,9 +8,6 @@ coarse prediction. At test time all stages' coarse heads run on the final
 boxes, their predictions are merged as mmdet's cascade merges its masks (the
 mean of the probabilities, :meth:`PointRendCoarseMaskHead.merge_stages`), and
 the merged prediction is refined once.
-
-Shape shorthand: ``R`` boxes of the whole batch, ``K`` classes, ``M`` coarse
-mask side.
 """
 from functools import partial
 from typing import List, Optional, Tuple
@@ -23,12 +20,12 @@ from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
 from ..checks import check_keys
-from ..uncertainty import build_uncertainty
 from ..utils import PointFeatures, StepCallback
-from .point_rend_mask_branch import (TEST_DEFAULTS, TEST_KEYS, TRAIN_DEFAULTS,
-                                     TRAIN_KEYS, PointRendMaskBranch,
-                                     build_point_head, build_train_points,
-                                     drop_degenerate_gt, with_defaults)
+from .point_rend_mask_branch import (LOSS_POINT, TRAIN_KEYS,
+                                     PointRendMaskBranch, build_point_head,
+                                     build_train_points, drop_degenerate_gt,
+                                     test_cfg_with_defaults,
+                                     train_cfg_with_defaults)
 
 
 def _stage_num_classes(bbox_head) -> Optional[int]:
@@ -83,10 +80,7 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
                  num_stages: int,
                  stage_loss_weights: List[float],
                  point_head: ConfigType,
-                 loss_point: ConfigType = dict(
-                     type='CrossEntropyLoss',
-                     use_sigmoid=True,
-                     loss_weight=1.0),
+                 loss_point: ConfigType = LOSS_POINT,
                  uncertainty: str = 'binary_uncertainty',
                  stage_train_cfg: Optional[dict] = None,
                  **kwargs) -> None:
@@ -101,13 +95,11 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
                     f'{type(train_cfg).__name__}')
             check_keys(stage_train_cfg, TRAIN_KEYS, 'roi_head.stage_train_cfg')
             kwargs['train_cfg'] = [
-                with_defaults(
-                    dict(cfg, **(stage_train_cfg or {})), TRAIN_KEYS,
-                    TRAIN_DEFAULTS, f'train_cfg.rcnn[{i}]')
-                for i, cfg in enumerate(train_cfg)
+                train_cfg_with_defaults(
+                    dict(cfg, **(stage_train_cfg or {})),
+                    f'train_cfg.rcnn[{i}]') for i, cfg in enumerate(train_cfg)
             ]
-        kwargs['test_cfg'] = with_defaults(
-            kwargs.get('test_cfg'), TEST_KEYS, TEST_DEFAULTS, 'test_cfg.rcnn')
+        kwargs['test_cfg'] = test_cfg_with_defaults(kwargs.get('test_cfg'))
         point_head, kwargs['mask_head'] = build_point_head(
             point_head, kwargs.get('mask_head'),
             _stage_num_classes(kwargs.get('bbox_head')))
@@ -117,11 +109,8 @@ class PointRendCascadeRoIHead(CascadeRoIHead):
             **kwargs)
         if not self.with_mask:
             raise ValueError(f'{name} needs mask_roi_extractor and mask_head')
-        self.point_head = point_head
-        self.loss_point = DET_MODELS.build(loss_point)
-        self.point_rend = PointRendMaskBranch(self.point_head, self.loss_point,
-                                              build_uncertainty(uncertainty),
-                                              self.test_cfg)
+        self.point_rend = PointRendMaskBranch.attach(self, point_head,
+                                                     loss_point, uncertainty)
         self.train_points = None
         if self.train_cfg is not None:
             self.train_points = [
@@ -295,12 +284,7 @@ class PointRendHTCRoIHead(PointRendCascadeRoIHead, HybridTaskCascadeRoIHead):
                 'roi_head.mask_info_flow=False')
         super().__init__(*args, mask_info_flow=False, **kwargs)
 
-    def grid_features(self,
-                      stage: int,
-                      x: Tuple[Tensor],
-                      rois: Tensor,
-                      features: Optional[PointFeatures],
-                      semantic_feat: Optional[Tensor] = None) -> Tensor:
+    def grid_features(self, stage, x, rois, features, semantic_feat=None):
         """The stage's grid plus HTC's semantic features of the boxes."""
         grid = super().grid_features(stage, x, rois, features)
         if semantic_feat is not None and 'mask' in self.semantic_fusion:

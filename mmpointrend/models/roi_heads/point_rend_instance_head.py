@@ -7,19 +7,18 @@ mask side.
 """
 from typing import List, Optional, Tuple
 
-import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.utils import ConfigType, InstanceList
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
-from ..uncertainty import build_uncertainty
 from ..utils import PointFeatures, StepCallback
-from .point_rend_mask_branch import (TEST_DEFAULTS, TEST_KEYS, TRAIN_DEFAULTS,
-                                     TRAIN_KEYS, PointRendMaskBranch,
+from .point_rend_mask_branch import (LOSS_POINT, PointRendMaskBranch,
                                      build_point_head, build_train_points,
-                                     drop_degenerate_gt, with_defaults)
+                                     drop_degenerate_gt,
+                                     test_cfg_with_defaults,
+                                     train_cfg_with_defaults)
 
 
 @DET_MODELS.register_module()
@@ -70,17 +69,11 @@ class PointRendInstanceRoIHead(StandardRoIHead):
 
     def __init__(self,
                  point_head: ConfigType,
-                 loss_point: ConfigType = dict(
-                     type='CrossEntropyLoss',
-                     use_sigmoid=True,
-                     loss_weight=1.0),
+                 loss_point: ConfigType = LOSS_POINT,
                  uncertainty: str = 'binary_uncertainty',
                  **kwargs) -> None:
-        kwargs['train_cfg'] = with_defaults(
-            kwargs.get('train_cfg'), TRAIN_KEYS, TRAIN_DEFAULTS,
-            'train_cfg.rcnn')
-        kwargs['test_cfg'] = with_defaults(
-            kwargs.get('test_cfg'), TEST_KEYS, TEST_DEFAULTS, 'test_cfg.rcnn')
+        kwargs['train_cfg'] = train_cfg_with_defaults(kwargs.get('train_cfg'))
+        kwargs['test_cfg'] = test_cfg_with_defaults(kwargs.get('test_cfg'))
         point_head, kwargs['mask_head'] = build_point_head(
             point_head, kwargs.get('mask_head'),
             kwargs.get('bbox_head', {}).get('num_classes'))
@@ -88,11 +81,8 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         if not (self.with_bbox and self.with_mask):
             raise ValueError('PointRendInstanceRoIHead needs bbox_head, '
                              'mask_roi_extractor and mask_head')
-        self.point_head = point_head
-        self.loss_point = DET_MODELS.build(loss_point)
-        self.point_rend = PointRendMaskBranch(self.point_head, self.loss_point,
-                                              build_uncertainty(uncertainty),
-                                              self.test_cfg)
+        self.point_rend = PointRendMaskBranch.attach(self, point_head,
+                                                     loss_point, uncertainty)
         self.train_points = None
         if self.train_cfg is not None:
             self.train_points = build_train_points(self.train_cfg)
@@ -141,7 +131,8 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                                     self.train_cfg, self.train_points)
 
     # ------------------------------------------------------------------
-    # inference (public: the ONNX graph and the tools call these)
+    # inference (public: the ONNX graph and the tools call these and
+    # point_rend's refine_chunk / chunk_size)
     # ------------------------------------------------------------------
     def refine_masks(self,
                      x: Tuple[Tensor],
@@ -155,24 +146,6 @@ class PointRendInstanceRoIHead(StandardRoIHead):
                                       self.mask_head,
                                       self.num_refined_points(len(rois)),
                                       on_step)
-
-    def refine_chunk(self,
-                     features: PointFeatures,
-                     coarse: Tensor,
-                     rois: Tensor,
-                     labels: Tensor,
-                     start: int = 0,
-                     end: Optional[int] = None,
-                     on_step: Optional[StepCallback] = None) -> Tensor:
-        """Subdivision of the boxes ``start:end`` (all by default); the
-        ONNX graph calls it once on all boxes (their number is dynamic
-        there)."""
-        return self.point_rend.refine_chunk(self.mask_head, features, coarse,
-                                            rois, labels, start, end, on_step)
-
-    def chunk_size(self, features: PointFeatures, device: torch.device) -> int:
-        """Boxes refined at once (:meth:`PointRendMaskBranch.chunk_size`)."""
-        return self.point_rend.chunk_size(features, device)
 
     def num_refined_points(self, num_rois: int) -> int:
         """Points the subdivision will predict for ``num_rois`` boxes."""

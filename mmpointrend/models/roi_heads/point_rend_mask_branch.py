@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from mmpointrend.registry import DET_MODELS
 from ..checks import check_keys
 from ..point_samplers import AnnotatedPointSampler, MaskPointSampler
+from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
                      plan_subdivision, subdivide)
 
@@ -63,6 +64,9 @@ TEST_DEFAULTS = dict(
     adaptive_resolution=False,
     drop_empty_boxes=False)
 
+#: the point loss by default: mean sigmoid cross-entropy
+LOSS_POINT = dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)
+
 # (x, rois) -> (PointFeatures, coarse prediction) of one stage
 CoarseFn = Callable[[Tuple[Tensor], Tensor], Tuple[PointFeatures, Tensor]]
 
@@ -77,6 +81,19 @@ def with_defaults(cfg: Optional[dict], known: set, defaults: dict,
     merged = ConfigDict(defaults)
     merged.update(cfg)
     return merged
+
+
+def train_cfg_with_defaults(cfg: Optional[dict],
+                            where: str = 'train_cfg.rcnn') -> Optional[dict]:
+    """A ``train_cfg.rcnn`` (one stage's in a cascade) checked for unknown
+    keys, with :data:`TRAIN_DEFAULTS`."""
+    return with_defaults(cfg, TRAIN_KEYS, TRAIN_DEFAULTS, where)
+
+
+def test_cfg_with_defaults(cfg: Optional[dict]) -> Optional[dict]:
+    """``test_cfg.rcnn`` checked for unknown keys, with
+    :data:`TEST_DEFAULTS`."""
+    return with_defaults(cfg, TEST_KEYS, TEST_DEFAULTS, 'test_cfg.rcnn')
 
 
 def drop_degenerate_gt(batch_data_samples: list) -> None:
@@ -174,6 +191,19 @@ class PointRendMaskBranch:
         self.loss_point = loss_point
         self.uncertainty = uncertainty
         self.test_cfg = test_cfg
+
+    @classmethod
+    def attach(cls, host: nn.Module, point_head: nn.Module, loss_point: dict,
+               uncertainty: str) -> 'PointRendMaskBranch':
+        """The branch of RoI head ``host``: the point head and the loss
+        (built from ``loss_point``) are registered on ``host`` as
+        ``point_head`` / ``loss_point`` (state-dict keys
+        ``roi_head.point_head.*``); ``uncertainty`` is a registered name
+        (mmengine ``FUNCTIONS``)."""
+        host.point_head = point_head
+        host.loss_point = DET_MODELS.build(loss_point)
+        return cls(host.point_head, host.loss_point,
+                   build_uncertainty(uncertainty), host.test_cfg)
 
     # ------------------------------------------------------------------
     # build-time checks
@@ -367,7 +397,9 @@ class PointRendMaskBranch:
                      end: Optional[int] = None,
                      on_step: Optional[StepCallback] = None) -> Tensor:
         """Subdivision of the boxes ``start:end`` (all by default): ``(R',
-        1, S, S)`` logits of their predicted class."""
+        1, S, S)`` logits of their predicted class, from ``mask_head``'s
+        coarse prediction ``coarse``. The ONNX graph calls it once on all
+        boxes (their number is dynamic there)."""
         cfg = self.test_cfg
         if end is None:
             end = rois.shape[0]

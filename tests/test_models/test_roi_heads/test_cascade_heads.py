@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import REPO
+from helpers import DEMO_BASE_CFG, REPO
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
@@ -56,16 +56,10 @@ def _small_runner_cfg(path: str, data_root: str, work_dir: str) -> Config:
     cfg = Config.fromfile(osp.join(REPO, path))
     cfg.model.backbone.init_cfg = None
     semantic = cfg.model.roi_head.get('semantic_head') is not None
-    pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(
-            type='LoadAnnotations',
-            with_bbox=True,
-            with_mask=True,
-            with_seg=semantic),
-        dict(type='Resize', scale=(160, 128), keep_ratio=True),
-        dict(type='PackDetInputs')
-    ]
+    # the demo's pipeline (160x160 shapes resized to 128-192), with HTC's
+    # semantic maps
+    pipeline = Config.fromfile(DEMO_BASE_CFG).train_pipeline
+    pipeline[1].with_seg = semantic
     prefix = dict(img='train/')
     if semantic:
         prefix['seg'] = _semantic_maps(data_root, 'train')

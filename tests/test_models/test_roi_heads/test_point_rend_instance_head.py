@@ -197,7 +197,7 @@ def test_refine_chunks_give_identical_masks():
         # one chunk of all 9 boxes, chunks of 2, one box at a time
         for budget in (1024, 2.5, 1e-3):
             head.test_cfg.chunk_memory_mb = budget
-            sizes.append(head.chunk_size(features, rois.device))
+            sizes.append(head.point_rend.chunk_size(features, rois.device))
             outputs.append(head.refine_masks(x, rois, labels))
     assert sizes[0] >= 9 and sizes[2] == 1 and 1 < sizes[1] < 9
     assert outputs[0].shape == (9, 1, 224, 224)
