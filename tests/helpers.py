@@ -156,8 +156,26 @@ def clone_results(results_list):
     return [copy.deepcopy(r) for r in results_list]
 
 
+def semantic_maps(data_root: str, split: str) -> str:
+    """COCO-stuff-like label maps for HTC's semantic branch: each image's
+    instances painted with their category id (255 elsewhere: ignored)."""
+    from PIL import Image
+    from pycocotools.coco import COCO
+    coco = COCO(osp.join(data_root, f'{split}.json'))
+    out = osp.join(data_root, f'seg_{split}')
+    import os
+    os.makedirs(out, exist_ok=True)
+    for img in coco.dataset['images']:
+        label = np.full((img['height'], img['width']), 255, np.uint8)
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=img['id'])):
+            label[coco.annToMask(ann) > 0] = ann['category_id']
+        name = osp.splitext(img['file_name'])[0] + '.png'
+        Image.fromarray(label).save(osp.join(out, name))
+    return f'seg_{split}/'
+
+
 __all__ = [
     'small_roi_head_cfg', 'feats', 'random_boxes', 'det_sample',
     'load_demo_cfg', 'clone_results', 'BitmapMasks', 'DEMO_PR_CFG',
-    'DEMO_BASE_CFG', 'REPO'
+    'DEMO_BASE_CFG', 'REPO', 'semantic_maps'
 ]

@@ -337,15 +337,21 @@ def test_coco_train_pipeline_keeps_every_instance(config, shapes_data):
     of an image reaches the model."""
     import json
 
+    from helpers import semantic_maps
     from mmdet.registry import DATASETS
     cfg = Config.fromfile(osp.join(REPO, config))
     dataset = cfg.train_dataloader.dataset
+    while dataset.type == 'RepeatDataset':  # mmdet's 3x schedules
+        dataset = dataset.dataset
     ann = json.load(open(shapes_data + 'train.json'))
+    prefix = dict(img='train/')
+    if any(t.get('with_seg') for t in dataset.pipeline):  # HTC
+        prefix['seg'] = semantic_maps(shapes_data, 'train')
     # the shapes' images under COCO's 80 class names (shape ids 1-4)
     dataset.update(
         data_root=shapes_data,
         ann_file='train.json',
-        data_prefix=dict(img='train/'),
+        data_prefix=prefix,
         metainfo=dict(classes=[c['name'] for c in ann['categories']]))
     data = DATASETS.build(dataset)
     counts = {}
@@ -357,6 +363,8 @@ def test_coco_train_pipeline_keeps_every_instance(config, shapes_data):
         assert len(sample.gt_instances) == expected
         assert len(sample.gt_instances.masks) == expected
         assert len(sample.ignored_instances) == 0
+        if 'seg' in prefix:
+            assert sample.gt_sem_seg.sem_seg.shape[-2:] == sample.img_shape
 
 
 @pytest.mark.parametrize(

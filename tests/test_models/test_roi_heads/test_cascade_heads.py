@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import DEMO_BASE_CFG, REPO
+from helpers import DEMO_BASE_CFG, REPO, semantic_maps
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
@@ -17,24 +17,6 @@ from mmengine.hooks import Hook
 HOSTS = 'configs/point_rend_hosts/'
 CASCADE = HOSTS + 'point-rend_cascade-mask-rcnn_r50_fpn_1x_coco.py'
 HTC = HOSTS + 'point-rend_htc_r50_fpn_1x_coco.py'
-
-
-def _semantic_maps(data_root: str, split: str) -> str:
-    """COCO-stuff-like label maps for HTC's semantic branch: each image's
-    instances painted with their category id (255 elsewhere: ignored)."""
-    from PIL import Image
-    from pycocotools.coco import COCO
-    coco = COCO(osp.join(data_root, f'{split}.json'))
-    out = osp.join(data_root, f'seg_{split}')
-    import os
-    os.makedirs(out, exist_ok=True)
-    for img in coco.dataset['images']:
-        label = np.full((img['height'], img['width']), 255, np.uint8)
-        for ann in coco.loadAnns(coco.getAnnIds(imgIds=img['id'])):
-            label[coco.annToMask(ann) > 0] = ann['category_id']
-        name = osp.splitext(img['file_name'])[0] + '.png'
-        Image.fromarray(label).save(osp.join(out, name))
-    return f'seg_{split}/'
 
 
 class _RecordLosses(Hook):
@@ -62,7 +44,7 @@ def _small_runner_cfg(path: str, data_root: str, work_dir: str) -> Config:
     pipeline[1].with_seg = semantic
     prefix = dict(img='train/')
     if semantic:
-        prefix['seg'] = _semantic_maps(data_root, 'train')
+        prefix['seg'] = semantic_maps(data_root, 'train')
     cfg.train_dataloader = dict(
         batch_size=2,
         num_workers=0,
