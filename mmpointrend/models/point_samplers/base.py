@@ -10,17 +10,19 @@ points; the coarse head at those points). The RoI head picks one from
 ``train_cfg.rcnn.point_sampling`` and never looks at the ground truth
 itself.
 """
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 from torch import Tensor
 
 
 class TrainingPoints(NamedTuple):
-    """``points (R, P, 2)`` box-relative, ``labels (R, P)`` in ``{0, 1}``,
+    """``points (R, P, 2)`` box-relative, ``labels (R, P)`` in ``[0, 1]``,
     ``weight (R, P)`` and ``avg_factor`` (None: every point counts, mean
-    over all)."""
+    over all); ``ground_truth`` what the strategy read the labels from, for
+    its ``coarse_loss`` (:class:`GroundTruthRaster`, or None)."""
 
     points: Tensor
     labels: Tensor
     weight: Optional[Tensor] = None
     avg_factor: Optional[Tensor] = None
+    ground_truth: Any = None

@@ -42,7 +42,8 @@ from ..utils import (PointFeatures, StepCallback, all_regions,
 TRAIN_KEYS = {
     'assigner', 'sampler', 'pos_weight', 'debug', 'mask_size',
     'soft_mask_target', 'num_points', 'oversample_ratio',
-    'importance_sample_ratio', 'point_sampling', 'mask_on_refined_boxes'
+    'importance_sample_ratio', 'point_sampling', 'point_labels',
+    'mask_on_refined_boxes'
 }
 TEST_KEYS = {
     'score_thr', 'nms', 'max_per_img', 'mask_thr_binary', 'subdivision_steps',
@@ -54,6 +55,7 @@ TRAIN_DEFAULTS = dict(
     oversample_ratio=3,
     importance_sample_ratio=0.75,
     point_sampling='importance',
+    point_labels='bilinear',
     mask_on_refined_boxes=False)
 TEST_DEFAULTS = dict(
     subdivision_steps=5,
@@ -126,8 +128,9 @@ def build_train_points(train_cfg: ConfigDict):
     """The training-point strategy of ``train_cfg.point_sampling``: a name
     ('importance', 'grid', 'uniform': :class:`MaskPointSampler` with the
     config's ``num_points``, ``oversample_ratio``,
-    ``importance_sample_ratio``; 'annotated': :class:`AnnotatedPointSampler`)
-    or the config of any strategy registered in mmdet's ``TASK_UTILS``."""
+    ``importance_sample_ratio``, ``point_labels``; 'annotated':
+    :class:`AnnotatedPointSampler`) or the config of any strategy registered
+    in mmdet's ``TASK_UTILS``."""
     sampling = train_cfg.point_sampling
     if isinstance(sampling, dict):
         return TASK_UTILS.build(sampling)
@@ -137,7 +140,8 @@ def build_train_points(train_cfg: ConfigDict):
         mode=sampling,
         num_points=train_cfg.num_points,
         oversample_ratio=train_cfg.oversample_ratio,
-        importance_sample_ratio=train_cfg.importance_sample_ratio)
+        importance_sample_ratio=train_cfg.importance_sample_ratio,
+        point_labels=train_cfg.point_labels)
 
 
 def build_point_head(point_head: dict, mask_head, num_classes: Optional[int]):
