@@ -7,8 +7,11 @@
 # paper's text says 8096). Convert the .pkl first:
 #   python tools/model_converters/detectron2_to_mmpointrend.py \
 #       model_final.pkl pointrend_semantic_r101_d2zoo.pth --config THIS_FILE
+# Both heads average their cross-entropy over the pixels / points that are
+# not ignored, as detectron2 does (the coarse head from the _d2-loss
+# baseline, the point head from point_rend_head_d2zoo).
 _base_ = [
-    '../sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024.py',
+    '../sem_fpn/fpn_r101-p2p5_8xb4-65k_cityscapes-512x1024_d2-loss.py',
     '../_base_/models/point-rend_semantic-head.py'
 ]
 

@@ -48,8 +48,8 @@ model = dict(
             num_classes=num_classes,
             norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
             align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+            # averaged over the pixels that are not ignored (detectron2)
+            loss_decode={{_base_.authors_cross_entropy}}),
         dict(
             type='PointRendSemanticHead',
             num_classes=num_classes,
@@ -57,7 +57,8 @@ model = dict(
             in_index=[0],
             channels=256,
             num_fcs=3,
-            coarse_pred_each_layer=False)
+            coarse_pred_each_layer=False,
+            loss_decode={{_base_.authors_cross_entropy}})
     ])
 
 dataset = dict(

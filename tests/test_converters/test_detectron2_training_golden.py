@@ -182,3 +182,63 @@ def test_r50_coarse_targets_of_boxes_across_the_border(step, bitmaps):
     raster = GroundTruthRaster.of([res], [gt], corners)
     targets = raster.mask_targets(7).numpy()
     np.testing.assert_array_equal(targets, step['d2_border_coarse_targets'])
+
+
+@pytest.fixture(scope='module')
+def semantic(tmp_path_factory):
+    ckpt = convert(SEMANTIC, SEM_CFG, tmp_path_factory.mktemp('semantic'))
+    return build_for_training(SEM_CFG, ckpt)
+
+
+@pytest.mark.parametrize('point_set', ['uniform', 'importance'])
+def test_semantic_training_losses_labels_and_gradients_equal_detectron2(
+        semantic, point_set, monkeypatch):
+    """The d2-zoo config averages both cross-entropies over the pixels /
+    points that are not ignored, as detectron2: the losses equal its own
+    (mmseg's default average over all pixels gives 0.90x on this crop)."""
+    from mmseg.structures import SegDataSample
+    from mmengine.structures import PixelData
+    step = np.load(
+        osp.join(TRAINING, f'{SEMANTIC}.coffee_crop.train_step.npz'))
+    d2 = {k[len(f'd2_{point_set}_'):]: step[k]
+          for k in step.files if k.startswith(f'd2_{point_set}_')}
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(
+        data=torch.from_numpy(step['labels'].astype(np.int64))[None])
+    height, width = step['labels'].shape
+    sample.set_metainfo(dict(img_shape=(height, width),
+                             ori_shape=(height, width)))
+    img = torch.from_numpy(step['img_bgr'].transpose(2, 0, 1).copy())
+    data = semantic.data_preprocessor(
+        dict(inputs=[img], data_samples=[sample]), training=True)
+    assert tuple(data['inputs'].shape[-2:]) == tuple(step['d2_padded_shape'])
+    gt = data['data_samples'][0].gt_sem_seg.data
+    assert int((gt == 255).sum()) == int(step['d2_pixels_ignored'])
+    point_head = semantic.decode_head[1]
+    points = torch.from_numpy(d2['points'])
+    recorded = {}
+
+    def labels_at(gt, rel_points):
+        recorded['labels'] = type(point_head)._point_labels(gt, rel_points)
+        return recorded['labels']
+
+    monkeypatch.setattr(point_head, 'choose_points',
+                        lambda coarse, train_cfg: points.to(coarse))
+    monkeypatch.setattr(point_head, '_point_labels', labels_at)
+    losses = semantic.loss(data['inputs'], data['data_samples'])
+    np.testing.assert_array_equal(recorded['labels'].numpy(),
+                                  d2['point_targets'])
+    assert float(losses['decode_0.loss_ce']) == pytest.approx(
+        float(d2['loss_sem_seg']), rel=1e-5)
+    assert float(losses['decode_1.loss_point']) == pytest.approx(
+        float(d2['loss_sem_seg_point']), rel=1e-5)
+    # detectron2's records: the point loss's gradient of the point head's
+    # first layer, the coarse loss's of the coarse predictor
+    for name, loss, param in (
+        ('grad_fc1', 'decode_1.loss_point', point_head.point_head.fcs[0].weight),
+        ('grad_coarse_pred', 'decode_0.loss_ce',
+         semantic.decode_head[0].conv_seg.weight)):
+        grad, = torch.autograd.grad(losses[loss], param, retain_graph=True)
+        expected = torch.from_numpy(d2[name])
+        rel = (grad - expected).norm() / expected.norm()
+        assert rel < 1e-4, (name, float(rel))

@@ -16,9 +16,18 @@ point_rend_head_cityscapes = dict(
     coarse_pred_each_layer=True)
 point_rend_head_ade20k = dict(point_rend_head_cityscapes, num_classes=150)
 # detectron2's current Base-PointRend-Semantic-FPN.yaml (zoo model
-# 202576688): only the first layer sees the coarse prediction
+# 202576688): only the first layer sees the coarse prediction, and the
+# point loss is averaged over the points that are not ignored (detectron2's
+# F.cross_entropy(..., ignore_index=255); mmseg's default averages over all)
+authors_cross_entropy = dict(
+    type='CrossEntropyLoss',
+    use_sigmoid=False,
+    loss_weight=1.0,
+    avg_non_ignore=True)
 point_rend_head_d2zoo = dict(
-    point_rend_head_cityscapes, coarse_pred_each_layer=False)
+    point_rend_head_cityscapes,
+    coarse_pred_each_layer=False,
+    loss_decode=authors_cross_entropy)
 # subdivision until the input resolution with 8096 points per step (the
 # paper's N: the points of a stride-16 map of 1024x2048)
 point_rend_test_cfg = dict(

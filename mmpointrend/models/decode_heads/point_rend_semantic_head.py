@@ -184,10 +184,7 @@ class PointRendSemanticHead(BaseModule):
                 device_type=prev_output.device.type, enabled=False):
             coarse = prev_output.float()
             with torch.no_grad():
-                points = sample_training_points(
-                    coarse.detach(), self.uncertainty, train_cfg['num_points'],
-                    train_cfg['oversample_ratio'],
-                    train_cfg['importance_sample_ratio'])
+                points = self.choose_points(coarse.detach(), train_cfg)
             predict = self.point_head.predictor(
                 PointFeatures([f.float() for f in fine]), coarse)
             logits = predict(points, all_regions(len(coarse), coarse.device))
@@ -198,6 +195,14 @@ class PointRendSemanticHead(BaseModule):
         return dict(
             loss_point=loss,
             acc_point=accuracy(logits, labels, ignore_index=self.ignore_index))
+
+    def choose_points(self, coarse: Tensor, train_cfg: dict) -> Tensor:
+        """``(B, P, 2)`` training points in ``[0, 1]^2`` of the (padded)
+        input: importance sampling on the ``(B, K, h, w)`` coarse logits."""
+        return sample_training_points(coarse, self.uncertainty,
+                                      train_cfg['num_points'],
+                                      train_cfg['oversample_ratio'],
+                                      train_cfg['importance_sample_ratio'])
 
     @staticmethod
     def _point_labels(gt: Tensor, rel_points: Tensor) -> Tensor:
