@@ -3,7 +3,12 @@
 # GPUs), 18k / 6k iterations at 0.01 / 0.001, linear warm-up over 1000
 # iterations, train shorter edge 800-1024 step 32, test 1024, ImageNet init.
 # Evaluated with COCO-style AP and the official Cityscapes instance metric.
-_base_ = 'mmdet::cityscapes/mask-rcnn_r50_fpn_1x_cityscapes.py'
+# Trained as detectron2 trains (../_base_/d2-training_instance.py: RPN / RoI
+# matching, FPN and box-head initialisation, PIL resizing).
+_base_ = [
+    'mmdet::cityscapes/mask-rcnn_r50_fpn_1x_cityscapes.py',
+    '../_base_/d2-training_instance.py'
+]
 
 model = dict(
     data_preprocessor=dict(
@@ -18,11 +23,15 @@ model = dict(
             _delete_=True,
             type='Pretrained',
             checkpoint='open-mmlab://detectron2/resnet50_caffe')),
+    neck={{_base_.d2_training_model.neck}},
     # L1 box loss as detectron2 (SMOOTH_L1_BETA 0) and mmdet's COCO models;
     # mmdet's Cityscapes config switches to smooth L1 (beta 1)
     roi_head=dict(
         bbox_head=dict(
-            loss_bbox=dict(_delete_=True, type='L1Loss', loss_weight=1.0))))
+            loss_bbox=dict(_delete_=True, type='L1Loss', loss_weight=1.0),
+            init_cfg={{_base_.d2_training_model.roi_head.bbox_head.init_cfg}}
+        )),
+    train_cfg={{_base_.d2_training_model.train_cfg}})
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -32,7 +41,8 @@ train_pipeline = [
     dict(
         type='RandomChoiceResize',
         scales=[(2048, s) for s in range(800, 1025, 32)],
-        keep_ratio=True),
+        keep_ratio=True,
+        backend='pillow'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs')
 ]
@@ -47,6 +57,9 @@ train_dataloader = dict(
         data_prefix=dict(img='leftImg8bit/train/'),
         filter_cfg=dict(filter_empty_gt=True, min_size=32),
         pipeline=train_pipeline))
+test_pipeline = {{_base_.d2_exact_cityscapes_test_pipeline}}
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
 max_iters = 24000
 train_cfg = dict(

@@ -4,11 +4,24 @@
 # / 0.0002, linear warm-up over 1000 iterations (factor 0.001, as detectron2),
 # train shorter edge 640-800 step 32, test 800, horizontal flip. The PointRend
 # configs inherit it, so baseline and PointRend differ only in the mask head.
-_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-1x_coco.py'
+# Trained as detectron2 trains (../_base_/d2-training_instance.py: RPN / RoI
+# matching, FPN and box-head initialisation, PIL resizing).
+_base_ = [
+    'mmdet::mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-1x_coco.py',
+    '../_base_/d2-training_instance.py'
+]
+
+model = {{_base_.d2_training_model}}
+train_pipeline = {{_base_.d2_coco_train_pipeline}}
+test_pipeline = {{_base_.d2_exact_coco_test_pipeline}}
 
 max_iters = 90000
 train_dataloader = dict(
-    batch_size=2, sampler=dict(type='InfiniteSampler', shuffle=True))
+    batch_size=2,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
 train_cfg = dict(
     _delete_=True,
     type='IterBasedTrainLoop',

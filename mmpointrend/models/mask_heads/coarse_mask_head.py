@@ -57,7 +57,7 @@ class PointRendCoarseMaskHead(BaseModule):
     cascade, :meth:`merge_stages`.
     """
 
-    #: the RoI head computes ``mask_target`` for :meth:`loss`
+    #: the training-point strategy cuts mask targets for :meth:`loss`
     uses_mask_targets = True
     #: the output is a coarse mask whose uncertainty can choose the
     #: training points (``point_sampling='importance'``)

@@ -35,8 +35,9 @@ class PointRendInstanceRoIHead(StandardRoIHead):
     Training (``train_cfg.rcnn``): ``num_points`` points per positive box
     chosen by importance sampling (``oversample_ratio`` k,
     ``importance_sample_ratio`` beta, uncertainty ``-|GT-class logit|``), or a
-    regular grid with ``point_sampling='grid'``; their labels are read from
-    the ground-truth polygons or bitmaps at the points. With
+    regular grid with ``point_sampling='grid'``; their labels are bilinear
+    samples of each instance's raster and the coarse targets its aligned
+    RoIAlign in the box, as detectron2 trains (``MaskPointSampler``). With
     ``mask_on_refined_boxes`` the mask branch trains on the positive boxes
     after the box head's regression (paper section 4, "cascade"), as it sees
     them at inference.
@@ -57,7 +58,7 @@ class PointRendInstanceRoIHead(StandardRoIHead):
         point_head (dict): Config of the point head (any
             :class:`BasePointHead`). Its ``num_classes`` and the coarse
             head's default to the box head's.
-        loss_point (dict): Loss on ``(R, P)`` point logits and ``{0, 1}``
+        loss_point (dict): Loss on ``(R, P)`` point logits and ``[0, 1]``
             labels. Defaults to mean sigmoid cross-entropy.
         uncertainty (str): Registered name (mmengine ``FUNCTIONS``) of the
             point-selection measure on ``(R, 1, ...)`` class logits, in

@@ -181,8 +181,8 @@ class PointRendMaskBranch:
     Args:
         point_head (nn.Module): The shared point head (registered on the
             host).
-        loss_point (nn.Module): Loss on ``(R, P)`` point logits and ``{0,
-            1}`` labels (registered on the host).
+        loss_point (nn.Module): Loss on ``(R, P)`` point logits and ``[0,
+            1]`` labels (registered on the host).
         uncertainty (Callable): Point-selection measure on ``(R, 1, ...)``
             class logits, in training and inference.
         test_cfg (ConfigDict, optional): ``test_cfg.rcnn`` with
