@@ -98,7 +98,7 @@ def test_fpn_and_box_head_initialised_like_detectron2():
         bound = math.sqrt(3 / weight[0].numel())
         assert float(weight.abs().max()) <= bound
         assert float(weight.abs().max()) > 0.95 * bound
-        assert float(weight.std()) == pytest.approx(bound / math.sqrt(3),
-                                                    rel=0.05)
+        assert float(weight.std()) == pytest.approx(
+            bound / math.sqrt(3), rel=0.05)
     assert float(model.roi_head.bbox_head.fc_reg.weight.std()) == \
         pytest.approx(0.001, rel=0.05)

@@ -36,8 +36,11 @@ d2_coco_train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     # polygons: rasterised by the mask branch after resizing and flipping,
     # as detectron2's bitmask format (pycocotools, see mask_raster.py)
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True,
-         poly2mask=False),
+    dict(
+        type='LoadAnnotations',
+        with_bbox=True,
+        with_mask=True,
+        poly2mask=False),
     dict(
         type='RandomChoiceResize',
         scales=[(1333, s) for s in range(640, 801, 32)],

@@ -31,8 +31,7 @@ def build_for_training(config: str, ckpt: str):
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    from mmpointrend.registry import DET_MODELS
-    from mmpointrend.registry import seg_registries
+    from mmpointrend.registry import DET_MODELS, seg_registries
     cfg = Config.fromfile(osp.join(REPO, config))
     registry = DET_MODELS if 'roi_head' in cfg.model else \
         seg_registries()[0]
@@ -43,8 +42,7 @@ def build_for_training(config: str, ckpt: str):
 
 @pytest.fixture(scope='module')
 def step():
-    return dict(
-        np.load(osp.join(TRAINING, f'{R50}.coffee.train_step.npz')))
+    return dict(np.load(osp.join(TRAINING, f'{R50}.coffee.train_step.npz')))
 
 
 @pytest.fixture(scope='module')
@@ -80,9 +78,8 @@ def ground_truth(step: dict, bitmaps: bool):
     from mmdet.structures.mask import PolygonMasks
     from mmengine.structures import InstanceData
     height, width = step['img_bgr'].shape[:2]
-    polys = [[
-        step[f'poly_{g}_{k}'] for k in range(int(step['num_parts'][g]))
-    ] for g in range(len(step['gt_classes']))]
+    polys = [[step[f'poly_{g}_{k}'] for k in range(int(step['num_parts'][g]))]
+             for g in range(len(step['gt_classes']))]
     masks = PolygonMasks(polys, height, width)
     if bitmaps:
         masks = masks.to_bitmap()
@@ -140,14 +137,16 @@ def test_r50_training_targets_losses_and_gradient_equal_detectron2(
         r50, r50_features, step, point_set, bitmaps):
     out, points, grad = mask_branch_step(r50, r50_features, step, point_set,
                                          bitmaps)
-    d2 = {k[len(f'd2_{point_set}_'):]: v
-          for k, v in step.items() if k.startswith(f'd2_{point_set}_')}
+    d2 = {
+        k[len(f'd2_{point_set}_'):]: v
+        for k, v in step.items() if k.startswith(f'd2_{point_set}_')
+    }
     # the inputs agree: image points and the logits the losses score
     from mmpointrend.models.utils import box_points_to_image_points
     img_points = box_points_to_image_points(points.points,
                                             torch.from_numpy(step['boxes']))
-    np.testing.assert_allclose(img_points.numpy(), d2['point_coords_img'],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        img_points.numpy(), d2['point_coords_img'], atol=1e-4)
     # the targets: fractional point labels, the raster's coarse targets
     labels = points.labels.numpy()
     assert ((labels > 0) & (labels < 1)).any()  # not 0/1 labels
@@ -196,18 +195,20 @@ def test_semantic_training_losses_labels_and_gradients_equal_detectron2(
     """The d2-zoo config averages both cross-entropies over the pixels /
     points that are not ignored, as detectron2: the losses equal its own
     (mmseg's default average over all pixels gives 0.90x on this crop)."""
-    from mmseg.structures import SegDataSample
     from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
     step = np.load(
         osp.join(TRAINING, f'{SEMANTIC}.coffee_crop.train_step.npz'))
-    d2 = {k[len(f'd2_{point_set}_'):]: step[k]
-          for k in step.files if k.startswith(f'd2_{point_set}_')}
+    d2 = {
+        k[len(f'd2_{point_set}_'):]: step[k]
+        for k in step.files if k.startswith(f'd2_{point_set}_')
+    }
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(
         data=torch.from_numpy(step['labels'].astype(np.int64))[None])
     height, width = step['labels'].shape
-    sample.set_metainfo(dict(img_shape=(height, width),
-                             ori_shape=(height, width)))
+    sample.set_metainfo(
+        dict(img_shape=(height, width), ori_shape=(height, width)))
     img = torch.from_numpy(step['img_bgr'].transpose(2, 0, 1).copy())
     data = semantic.data_preprocessor(
         dict(inputs=[img], data_samples=[sample]), training=True)
@@ -234,10 +235,10 @@ def test_semantic_training_losses_labels_and_gradients_equal_detectron2(
         float(d2['loss_sem_seg_point']), rel=1e-5)
     # detectron2's records: the point loss's gradient of the point head's
     # first layer, the coarse loss's of the coarse predictor
-    for name, loss, param in (
-        ('grad_fc1', 'decode_1.loss_point', point_head.point_head.fcs[0].weight),
-        ('grad_coarse_pred', 'decode_0.loss_ce',
-         semantic.decode_head[0].conv_seg.weight)):
+    for name, loss, param in (('grad_fc1', 'decode_1.loss_point',
+                               point_head.point_head.fcs[0].weight),
+                              ('grad_coarse_pred', 'decode_0.loss_ce',
+                               semantic.decode_head[0].conv_seg.weight)):
         grad, = torch.autograd.grad(losses[loss], param, retain_graph=True)
         expected = torch.from_numpy(d2[name])
         rel = (grad - expected).norm() / expected.norm()

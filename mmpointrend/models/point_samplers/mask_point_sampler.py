@@ -54,8 +54,8 @@ class GroundTruthRaster:
             windows = read_windows(inds, len(masks), pts, res.pos_priors,
                                    image_hw)
             rasters.append(
-                rasterise_windows(masks.masks, windows, image_hw,
-                                  device=pts.device))
+                rasterise_windows(
+                    masks.masks, windows, image_hw, device=pts.device))
             gt_inds.append(inds)
             boxes.append(res.pos_priors)
         return cls(rasters, gt_inds, boxes)
@@ -74,9 +74,9 @@ class GroundTruthRaster:
         """``(R, M, M)`` coarse targets of the boxes
         (:func:`box_mask_targets`)."""
         return torch.cat([
-            box_mask_targets(raster, inds, boxes, size, binary)
-            for raster, inds, boxes in zip(self.rasters, self.gt_inds,
-                                           self.boxes)
+            box_mask_targets(raster, inds, boxes, size,
+                             binary) for raster, inds, boxes in zip(
+                                 self.rasters, self.gt_inds, self.boxes)
         ])
 
 

@@ -1,8 +1,8 @@
 """Pure-tensor point utilities shared by every PointRend head."""
+from .mask_raster import (MaskWindows, bilinear_point_labels, box_mask_targets,
+                          nearest_point_labels, polygon_window,
+                          rasterise_windows, read_windows)
 from .point_features import PointFeatures, all_regions
-from .mask_raster import (MaskWindows, bilinear_point_labels,
-                          box_mask_targets, nearest_point_labels,
-                          polygon_window, rasterise_windows, read_windows)
 from .point_ops import (PointPredictor, StepCallback, UncertaintyFn,
                         bilinear_gather, binary_uncertainty,
                         box_points_to_image_points, channels_last_table,
@@ -18,6 +18,6 @@ __all__ = [
     'sample_training_points', 'top_uncertain_grid_points', 'subdivision_step',
     'subdivide', 'plan_subdivision', 'MaskWindows', 'read_windows',
     'polygon_window', 'rasterise_windows', 'bilinear_point_labels',
-    'nearest_point_labels', 'box_mask_targets', 'PointFeatures', 'all_regions', 'PointPredictor',
-    'StepCallback', 'UncertaintyFn'
+    'nearest_point_labels', 'box_mask_targets', 'PointFeatures', 'all_regions',
+    'PointPredictor', 'StepCallback', 'UncertaintyFn'
 ]

@@ -79,8 +79,9 @@ def read_windows(gt_inds: Tensor, num_gt: int, img_points: Tensor,
     if gt_inds.numel() == 0 or num_gt == 0:
         return windows
     with torch.no_grad():
-        coords = torch.cat([img_points.detach(), boxes.detach().view(-1, 2,
-                                                                     2)], 1)
+        coords = torch.cat(
+            [img_points.detach(),
+             boxes.detach().view(-1, 2, 2)], 1)
         coords = coords.float() - 0.5
         lo = torch.floor(coords.amin(1)) - _MARGIN  # (R, 2)
         hi = torch.floor(coords.amax(1)) + 1 + _MARGIN
@@ -140,7 +141,8 @@ def polygon_window(parts: Sequence[np.ndarray], x0: int, y0: int, width: int,
 
 
 def rasterise_windows(masks: Union[np.ndarray, Sequence[Sequence[np.ndarray]]],
-                      windows: np.ndarray, image_hw: Sequence[int],
+                      windows: np.ndarray,
+                      image_hw: Sequence[int],
                       device: torch.device = None) -> MaskWindows:
     """Each instance's raster inside its window.
 
@@ -164,8 +166,8 @@ def rasterise_windows(masks: Union[np.ndarray, Sequence[Sequence[np.ndarray]]],
         else:
             pixels.append(
                 polygon_window(masks[g], x0, y0, x1 - x0, y1 - y0).ravel())
-    sizes = (windows[:, 2] - windows[:, 0]).clip(min=0) * (
-        windows[:, 3] - windows[:, 1]).clip(min=0)
+    extent = (windows[:, 2:] - windows[:, :2]).clip(min=0)
+    sizes = extent[:, 0] * extent[:, 1]
     offset = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     values = np.concatenate(pixels).astype(np.float32) if pixels else \
         np.zeros(0, dtype=np.float32)
@@ -189,12 +191,13 @@ def _pixels(raster: MaskWindows, gt_inds: Tensor, cols: Tensor,
     g = gt_inds.long()[:, None]
     local_x = cols - raster.x0[g]
     local_y = rows - raster.y0[g]
-    in_window = (local_x >= 0) & (local_x < raster.width[g]) & (
-        local_y >= 0) & (local_y < raster.height[g])
+    win_w, win_h = raster.width[g], raster.height[g]
+    in_window = (local_x >= 0) & (local_y >= 0)
+    in_window &= (local_x < win_w) & (local_y < win_h)
     if not bool((in_window | ~inside).all()):
         raise RuntimeError('a point reads outside its instance window; '
                            'compute the windows from the same points')
-    flat = raster.offset[g] + local_y * raster.width[g] + local_x
+    flat = raster.offset[g] + local_y * win_w + local_x
     flat = torch.where(inside, flat, torch.zeros_like(flat))
     if raster.values.numel() == 0:
         return torch.zeros(cols.shape, device=cols.device)
@@ -225,10 +228,11 @@ def bilinear_point_labels(raster: MaskWindows, gt_inds: Tensor,
     x0, y0 = torch.floor(x), torch.floor(y)
     x1, y1 = x0 + 1, y0 + 1
     c0, r0, c1, r1 = x0.long(), y0.long(), x1.long(), y1.long()
-    labels = (_pixels(raster, gt_inds, c0, r0) * ((x1 - x) * (y1 - y)) +
-              _pixels(raster, gt_inds, c1, r0) * ((x - x0) * (y1 - y)) +
-              _pixels(raster, gt_inds, c0, r1) * ((x1 - x) * (y - y0)) +
-              _pixels(raster, gt_inds, c1, r1) * ((x - x0) * (y - y0)))
+    labels = (
+        _pixels(raster, gt_inds, c0, r0) * ((x1 - x) * (y1 - y)) +
+        _pixels(raster, gt_inds, c1, r0) * ((x - x0) * (y1 - y)) +
+        _pixels(raster, gt_inds, c0, r1) * ((x1 - x) * (y - y0)) +
+        _pixels(raster, gt_inds, c1, r1) * ((x - x0) * (y - y0)))
     return labels.to(img_points.dtype)
 
 

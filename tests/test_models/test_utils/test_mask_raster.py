@@ -74,8 +74,8 @@ def batch(rng, polys, points=50):
         np.array(corners) + rng.uniform(-6, 6, (len(corners), 4))).float()
     gt_inds = torch.arange(len(polys)).repeat_interleave(2)
     rel = torch.rand(len(boxes), points, 2)
-    img_points = boxes[:, None, :2] + rel * (boxes[:, None, 2:] -
-                                             boxes[:, None, :2])
+    img_points = boxes[:, None, :2] + rel * (
+        boxes[:, None, 2:] - boxes[:, None, :2])
     return gt_inds, boxes, img_points
 
 
@@ -97,8 +97,7 @@ def test_labels_and_targets_equal_the_full_raster(bitmaps):
     full_t = torch.from_numpy(full).float()[:, None]
     scale = torch.tensor([width, height], dtype=torch.float)
     expected = F.grid_sample(
-        full_t[gt_inds],
-        (2.0 * (img_points / scale) - 1.0)[:, :, None],
+        full_t[gt_inds], (2.0 * (img_points / scale) - 1.0)[:, :, None],
         align_corners=False)[:, 0, :, 0]
     labels = bilinear_point_labels(raster, gt_inds, img_points)
     torch.testing.assert_close(labels, expected, atol=1e-5, rtol=0)
@@ -107,7 +106,8 @@ def test_labels_and_targets_equal_the_full_raster(bitmaps):
     cols = img_points[..., 0].floor().long()
     rows = img_points[..., 1].floor().long()
     inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-    direct = full_t[gt_inds[:, None], 0, rows.clamp(0, height - 1),
+    direct = full_t[gt_inds[:, None], 0,
+                    rows.clamp(0, height - 1),
                     cols.clamp(0, width - 1)] * inside
     torch.testing.assert_close(
         nearest_point_labels(raster, gt_inds, img_points), direct)
@@ -126,8 +126,8 @@ def test_boxes_outside_the_image_and_no_regions():
     full = np.ones((2, height, width), dtype=np.uint8)
     boxes = torch.tensor([[40.0, 5.0, 50.0, 9.0], [-20.0, -9.0, -2.0, -3.0]])
     gt_inds = torch.tensor([0, 1])
-    points = boxes[:, None, :2] + 0.5 * (boxes[:, None, 2:] -
-                                         boxes[:, None, :2])
+    points = boxes[:, None, :2] + 0.5 * (
+        boxes[:, None, 2:] - boxes[:, None, :2])
     windows = read_windows(gt_inds, 2, points, boxes, (height, width))
     raster = rasterise_windows(full, windows, (height, width))
     assert (raster.width * raster.height == 0).all()
