@@ -18,14 +18,14 @@ c2_xavier_fill = dict(
     mode='fan_in',
     nonlinearity='leaky_relu',
     distribution='uniform')
+d2_box_head_init = [
+    dict(type='Normal', std=0.01, override=dict(name='fc_cls')),
+    dict(type='Normal', std=0.001, override=dict(name='fc_reg')),
+    dict(c2_xavier_fill, override=dict(name='shared_fcs'))
+]
 d2_training_model = dict(
     neck=dict(init_cfg=dict(c2_xavier_fill, layer='Conv2d')),
-    roi_head=dict(
-        bbox_head=dict(init_cfg=[
-            dict(type='Normal', std=0.01, override=dict(name='fc_cls')),
-            dict(type='Normal', std=0.001, override=dict(name='fc_reg')),
-            dict(c2_xavier_fill, override=dict(name='shared_fcs'))
-        ])),
+    roi_head=dict(bbox_head=dict(init_cfg=d2_box_head_init)),
     train_cfg=dict(
         rpn=dict(assigner=dict(min_pos_iou=0.0)),
         rcnn=dict(assigner=dict(match_low_quality=False))))

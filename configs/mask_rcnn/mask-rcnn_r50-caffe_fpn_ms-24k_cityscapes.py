@@ -29,8 +29,7 @@ model = dict(
     roi_head=dict(
         bbox_head=dict(
             loss_bbox=dict(_delete_=True, type='L1Loss', loss_weight=1.0),
-            init_cfg={{_base_.d2_training_model.roi_head.bbox_head.init_cfg}
-                      })),
+            init_cfg={{_base_.d2_box_head_init}})),
     train_cfg={{_base_.d2_training_model.train_cfg}})
 
 train_pipeline = [
