@@ -1,11 +1,30 @@
-import os
-import sys
-
+"""Test tiers: a plain ``pytest`` runs the fast unit tier; ``--e2e`` adds the
+end-to-end tier (tests marked ``e2e``: mmengine's Runner, the tools as
+subprocesses, ONNX export, the demo flows); ``-m e2e`` runs that tier
+alone. ``tests/``, ``tests/test_converters`` and ``tools/model_converters``
+are on the import path (setup.cfg, ``pythonpath``)."""
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mmpointrend  # noqa: F401
 
-import mmpointrend  # noqa: E402,F401
+
+def pytest_addoption(parser):
+    parser.addoption(
+        '--e2e',
+        action='store_true',
+        help='also run the end-to-end tier (tests marked e2e)')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the e2e tier unless ``--e2e`` or a ``-m`` expression asks
+    for it."""
+    if config.getoption('--e2e') or config.getoption('-m'):
+        return
+    fast = [item for item in items if 'e2e' not in item.keywords]
+    if len(fast) < len(items):
+        config.hook.pytest_deselected(
+            items=[item for item in items if 'e2e' in item.keywords])
+        items[:] = fast
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -39,7 +39,6 @@ def zoo_pkl(model_name: str, tmp_dir) -> str:
 
 def convert(model_name: str, config: str, tmp_dir) -> str:
     """manifest -> zoo .pkl (make_zoo_pkl.py) -> ours (converter tool)."""
-    sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
     import detectron2_to_mmpointrend as tool
     pkl = zoo_pkl(model_name, tmp_dir)
     out = osp.join(tmp_dir, model_name + '.pth')

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 
+import detectron2_to_mmpointrend as tool
 import numpy as np
 import pytest
 import torch
@@ -20,12 +21,9 @@ from helpers import REPO
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-import detectron2_to_mmpointrend as tool  # noqa: E402
-
-from mmpointrend.converters.detectron2 import (  # noqa: E402
-    Detectron2FormatError, detectron2_to_mmpointrend,
-    load_detectron2_checkpoint)
+from mmpointrend.converters.detectron2 import (Detectron2FormatError,
+                                               detectron2_to_mmpointrend,
+                                               load_detectron2_checkpoint)
 
 ZOO = {  # zoo model -> (config, generator kwargs)
     'R_50_FPN_1x_coco (v1 layout)': (

@@ -1,17 +1,14 @@
 """mmdet's and mmseg's built-in PointRend models with random weights,
 converted, give the same outputs in ours."""
 import os.path as osp
-import sys
 
+import openmmlab_to_mmpointrend as converter
 import pytest
 import torch
 from helpers import REPO
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
-
-sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-import openmmlab_to_mmpointrend as converter  # noqa: E402
 
 
 def _installed(pkg, path):

@@ -335,14 +335,12 @@ def test_ap_star_config_through_tools_test(shapes_data, tmp_path,
     as the paper, v0.5) with the two json files given on the command line,
     for a converted zoo R50 (random weights) on generated images relabelled
     with COCO categories."""
+    import detectron2_to_mmpointrend as converter
+    from detectron2_layout import pointrend_instance, write_zoo_file
     from mmdet.datasets import CocoDataset
     from mmengine.config import Config
 
     from mmpointrend.evaluation import COCO_LVIS_SYNSETS
-    sys.path.insert(0, osp.join(REPO, 'tests', 'test_converters'))
-    sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-    import detectron2_to_mmpointrend as converter
-    from detectron2_layout import pointrend_instance, write_zoo_file
 
     shapes = json.loads(open(shapes_data + 'val.json').read())
     to_coco = {1: 1, 2: 2, 3: 3, 4: 18}  # star/ring/glyph/polygon -> COCO ids

@@ -373,14 +373,19 @@ def _mask_agreement(a, b):
 def test_bf16_autocast_masks_agree_with_fp32(trained, shapes_data):
     """CPU mixed precision (bf16 autocast, what --amp gives on the CPU):
     the subdivision keeps its logits, point selection and uncertainty in
-    fp32, and the refined masks of the trained demo model agree with fp32
-    on the same boxes."""
+    fp32, and the refined logits of the trained demo model follow fp32's on
+    the same boxes; the masks agree wherever fp32 is clear of the threshold
+    by more than bf16's error.
+
+    (The 16-iteration model's logits are small, |logit| ~0.07 on average,
+    so a mask IoU at threshold 0 would score the model's indecision rather
+    than the bf16 path.)"""
     from mmdet.structures.bbox import bbox2roi
     from mmengine.dataset import Compose
     model = trained['runner'].model.eval()
     cfg = trained['runner'].cfg
     pipeline = Compose(cfg.test_dataloader.dataset.pipeline)
-    ious = []
+    refs, outs = [], []
     for i in range(4):
         data = pipeline(
             dict(img_path=f'{shapes_data}val/{i:05d}.png', img_id=i))
@@ -394,19 +399,27 @@ def test_bf16_autocast_masks_agree_with_fp32(trained, shapes_data):
                 model.rpn_head.predict(x, batch['data_samples']),
                 model.roi_head.test_cfg)[0][:10]
             rois = bbox2roi([det.bboxes])
-            ref = model.roi_head.refine_masks(x, rois, det.labels)
+            refs.append(model.roi_head.refine_masks(x, rois, det.labels))
             with torch.autocast('cpu', dtype=torch.bfloat16):
-                out = model.roi_head.refine_masks(
-                    model.extract_feat(batch['inputs']), rois, det.labels)
-        assert out.dtype == torch.float32
-        ious.append(_mask_agreement(ref, out))
-    ious = torch.cat(ious)
-    assert len(ious) >= 20
-    print(
-        f'bf16 vs fp32 mask IoU over {len(ious)} masks: mean '
-        f'{ious.mean():.4f}, median {ious.median():.4f}, min {ious.min():.4f}')
-    # measured on this model: mean 0.97, median 0.99 (README)
-    assert ious.mean() > 0.95 and ious.median() > 0.98, ious
+                outs.append(
+                    model.roi_head.refine_masks(
+                        model.extract_feat(batch['inputs']), rois, det.labels))
+        assert outs[-1].dtype == torch.float32
+    ref, out = torch.cat(refs), torch.cat(outs)
+    assert len(ref) >= 20
+    error = (out - ref).abs()
+    corr = torch.corrcoef(torch.stack([ref.flatten(), out.flatten()]))[0, 1]
+    clear = ref.abs() > 4 * error.mean()
+    agree = ((ref > 0) == (out > 0))[clear].float().mean()
+    ious = _mask_agreement(ref, out)
+    print(f'bf16 vs fp32 over {len(ref)} masks: logit correlation '
+          f'{corr:.5f}, mean |error| {error.mean():.5f} (mean |logit| '
+          f'{ref.abs().mean():.4f}), sign agreement {agree:.5f} on the '
+          f'{clear.float().mean():.3f} of pixels clear of the threshold, '
+          f'mask IoU mean {ious.mean():.4f} / median {ious.median():.4f}')
+    assert corr > 0.995
+    assert error.mean() < 0.05 * ref.abs().mean()
+    assert clear.float().mean() > 0.5 and agree > 0.999
 
 
 def test_bf16_autocast_semantic_labels_agree_with_fp32():
