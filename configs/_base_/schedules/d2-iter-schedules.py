@@ -26,8 +26,8 @@ coco_1x = dict(
     ])
 # COCO 3x: 270k iterations, steps at 210k and 250k
 coco_3x = dict(
-    train_cfg=dict(coco_1x['train_cfg'], max_iters=270000,
-                   val_interval=270000),
+    train_cfg=dict(
+        coco_1x['train_cfg'], max_iters=270000, val_interval=270000),
     param_scheduler=[
         d2_warmup,
         dict(
