@@ -15,11 +15,52 @@ CONFIGS = sorted(
     osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/*/*.py'))
     if '/_base_/' not in p)
 
-INSTANCE = [
-    c for c in CONFIGS
-    if 'roi_head' in Config.fromfile(osp.join(REPO, c)).model
-]
+# each config's model, loaded once for the parametrisations below
+MODEL_CFGS = {c: Config.fromfile(osp.join(REPO, c)).model for c in CONFIGS}
+INSTANCE = [c for c in CONFIGS if 'roi_head' in MODEL_CFGS[c]]
 SEMANTIC = [c for c in CONFIGS if c not in INSTANCE]
+
+
+def _family(config: str) -> tuple:
+    """What makes a config's training step differ from another's: its
+    folder and the types of its heads and training-point strategy."""
+    model = MODEL_CFGS[config]
+    if 'roi_head' not in model:
+        heads = model.decode_head
+        heads = heads if isinstance(heads, list) else [heads]
+        return (osp.dirname(config), model.type, tuple(h.type for h in heads))
+    rcnn = model.train_cfg.rcnn
+    mask_head = model.roi_head.mask_head
+    mask_head = mask_head[0] if isinstance(mask_head, list) else mask_head
+    sampling = None if isinstance(rcnn, list) else \
+        str(rcnn.get('point_sampling'))
+    return (osp.dirname(config), model.roi_head.type, mask_head.type, sampling,
+            'semantic_head' in model.roi_head)
+
+
+def _by_family(configs):
+    """The first config of each family in the fast tier, every other one
+    in the e2e tier (all configs are built in the fast tier,
+    test_every_config_builds)."""
+    seen, params = set(), []
+    for config in configs:
+        family = _family(config)
+        marks = [pytest.mark.e2e] if family in seen else []
+        seen.add(family)
+        params.append(pytest.param(config, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_every_config_builds(config):
+    """Each config builds its model (no weights loaded, no download)."""
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS as SEG_MODELS
+    scope = 'mmdet' if config in INSTANCE else 'mmseg'
+    with DefaultScope.overwrite_default_scope(scope):
+        registry = MODELS if scope == 'mmdet' else SEG_MODELS
+        model = registry.build(MODEL_CFGS[config])
+    assert sum(p.numel() for p in model.parameters()) > 0
 
 
 def test_instance_configs_found():
@@ -58,7 +99,7 @@ def test_semantic_configs_found():
         assert expected in names, expected
 
 
-@pytest.mark.parametrize('config', SEMANTIC)
+@pytest.mark.parametrize('config', _by_family(SEMANTIC))
 def test_semantic_config_builds_and_runs(config):
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import DefaultScope
@@ -106,7 +147,7 @@ def test_semantic_config_builds_and_runs(config):
         assert res.seg_logits.data.shape == (num_classes, h, w)
 
 
-@pytest.mark.parametrize('config', INSTANCE)
+@pytest.mark.parametrize('config', _by_family(INSTANCE))
 def test_config_builds_and_runs(config):
     cfg = Config.fromfile(osp.join(REPO, config))
     if cfg.get('custom_imports'):

@@ -10,6 +10,10 @@ import torch
 from helpers import REPO
 from mmengine.config import Config
 
+# the end-to-end tier (pytest --e2e; tests/conftest.py): README blocks on
+# configs we do not ship, built, trained a step and run
+pytestmark = pytest.mark.e2e
+
 
 def _recipe(name: str) -> str:
     """The fenced block after ``<!-- recipe: name -->`` in the README."""

@@ -129,6 +129,7 @@ def test_zoo_instance_file_loads_strict_and_matches(zoo_model, tmp_path):
                                        'anchor_deltas.bias'])
 
 
+@pytest.mark.e2e
 def test_tools_test_runs_on_a_converted_zoo_file(shapes_data, tmp_path):
     """The README's two steps: convert with --config, then tools/test.py."""
     # the zoo R50 COCO config, its test data swapped for the generated shapes

@@ -276,6 +276,7 @@ def export_zoo_pkl(model_name: str, config: str, images, tmp_dir, *opts):
     return onnx_path, reports
 
 
+@pytest.mark.e2e
 def test_r50_zoo_pkl_to_onnx_equals_pytorch_and_detectron2(tmp_path):
     """Issue 16: the exported file (no mmpointrend needed to run it) gives
     PyTorch's detections and detectron2's own on both photographs."""
@@ -303,6 +304,7 @@ def test_r50_zoo_pkl_to_onnx_equals_pytorch_and_detectron2(tmp_path):
         assert min(ious) >= 0.99, sorted(ious)[:5]
 
 
+@pytest.mark.e2e
 def test_cityscapes_instance_to_onnx(tmp_path):
     """The Cityscapes R50 config at Cityscapes' test scale. Fixture C's
     zoo file (uncalibrated fills: RPN logits ~1e5) keeps no finite
@@ -329,6 +331,7 @@ def test_cityscapes_instance_to_onnx(tmp_path):
         assert report['min_mask_iou'] >= 0.99, report
 
 
+@pytest.mark.e2e
 def test_semantic_r101_zoo_pkl_to_onnx(tmp_path):
     import cv2
 

@@ -12,6 +12,9 @@ import torch
 from deploy_helpers import INST_CFG, make_image
 from helpers import REPO, run_tool
 
+# the end-to-end tier (pytest --e2e; tests/conftest.py)
+pytestmark = pytest.mark.e2e
+
 TOOL = 'tools/deployment/pytorch2onnx.py'
 
 # sizes that are not multiples of 32 after the demo test pipeline

@@ -11,6 +11,9 @@ from deploy_helpers import INST_CFG, SEM_CFG
 from deploy_helpers import make_image as _image
 from helpers import run_tool
 
+# the end-to-end tier (pytest --e2e; tests/conftest.py)
+pytestmark = pytest.mark.e2e
+
 
 @pytest.mark.parametrize('shape', [(96, 96, 3), (96, 130, 3)])
 def test_instance_mask_graph_matches_onnxruntime(detector, tmp_path, shape):

@@ -14,6 +14,9 @@ from test_tools.test_train_test_tools import DATA_OPTS
 from mmpointrend.engine import (atomic_write, checkpoint_is_readable,
                                 newest_readable_checkpoint)
 
+# the end-to-end tier (pytest --e2e; tests/conftest.py)
+pytestmark = pytest.mark.e2e
+
 
 def _train(work_dir, shapes_data, iters, *extra):
     opts = DATA_OPTS.format(root=shapes_data).split() + [

@@ -151,6 +151,7 @@ def r50_coco(tmp_path_factory):
     return path, ckpt['state_dict'], ckpt['meta']['dataset_meta']['classes']
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     'flow', ['finetune_config_plain_runner', 'load_from_only_our_runner'])
 def test_r50_zoo_into_four_classes(r50_coco, tmp_path, flow):
@@ -178,6 +179,7 @@ def test_r50_zoo_into_four_classes(r50_coco, tmp_path, flow):
     check_instance(state, init, src, src_of_dst)
 
 
+@pytest.mark.e2e
 def test_semantic_zoo_into_user_classes(tmp_path):
     """Fixture B (19 Cityscapes classes) into ('road', 'car', 'my_thing')
     with mmseg's plain Runner and the fine-tuning config."""

@@ -256,6 +256,7 @@ def test_lvis_crashes_without_the_shim(tmp_path):
     assert 'float' not in np.__dict__
 
 
+@pytest.mark.e2e
 def test_cocofy_tool(tmp_path):
     lvis_path, coco_path = tmp_path / 'lvis.json', tmp_path / 'coco.json'
     lvis_path.write_text(json.dumps(lvis_file()))
@@ -288,6 +289,7 @@ def test_cocofy_tool(tmp_path):
     assert run.returncode != 0 and 'not valid JSON' in run.stderr
 
 
+@pytest.mark.e2e
 def test_eval_ap_star_tool_on_saved_predictions(tmp_path):
     """tools/test.py --out stores masks as RLEs (bytes counts)."""
     import pickle
@@ -328,6 +330,7 @@ def test_eval_ap_star_tool_on_saved_predictions(tmp_path):
     assert 'apstar/segm_AP: 1.0000' in run.stdout
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('lvis_version', ['v1', 'v0.5'])
 def test_ap_star_config_through_tools_test(shapes_data, tmp_path,
                                            lvis_version):

@@ -47,6 +47,7 @@ def _train_and_test(cfg, head_of):
     return metrics
 
 
+@pytest.mark.e2e
 def test_instance_model_with_toy_point_head(shapes_data, tmp_path):
     cfg = _short(load_demo_cfg(DEMO_PR_CFG, shapes_data), str(tmp_path))
     cfg.model.roi_head.point_head = dict(
@@ -66,6 +67,7 @@ def scenes(tmp_path_factory):
     return str(root) + '/'
 
 
+@pytest.mark.e2e
 def test_semantic_model_with_toy_point_head(scenes, tmp_path):
     cfg = _short(load_demo_cfg(SEM_CFG, scenes), str(tmp_path))
     cfg.model.decode_head[1].point_head = dict(type='ToyPointHead', hidden=16)

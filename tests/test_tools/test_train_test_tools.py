@@ -11,6 +11,9 @@ import torch
 from helpers import DEMO_PR_CFG, REPO, load_demo_cfg, run_tool
 from mmengine.runner import Runner
 
+# the end-to-end tier (pytest --e2e; tests/conftest.py)
+pytestmark = pytest.mark.e2e
+
 DATA_OPTS = ('train_dataloader.dataset.data_root={root} '
              'val_dataloader.dataset.data_root={root} '
              'test_dataloader.dataset.data_root={root} '

@@ -4,6 +4,7 @@ of its mask graph, and subdivision pictures."""
 import math
 import os.path as osp
 
+import pytest
 import torch
 import torch.nn.functional as F
 from helpers import DEMO_PR_CFG, load_demo_cfg
@@ -81,6 +82,7 @@ def _implicit_demo_cfg(shapes_data, work_dir):
     return Config.fromfile(path)
 
 
+@pytest.mark.e2e
 def test_implicit_trains_infers_exports_and_draws(shapes_data, tmp_path):
     from mmpointrend.apis import init_model
     from mmpointrend.deploy import (check_detector, export_detector,

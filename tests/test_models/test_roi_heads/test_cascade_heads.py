@@ -69,6 +69,7 @@ def _small_runner_cfg(path: str, data_root: str, work_dir: str) -> Config:
     return cfg
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('path', [CASCADE, HTC])
 def test_shipped_cascade_trains_and_refines_224(path, shapes_data, tmp_path):
     from mmengine.runner import Runner
