@@ -7,7 +7,8 @@
 # matching, FPN and box-head initialisation, PIL resizing).
 _base_ = [
     'mmdet::cityscapes/mask-rcnn_r50_fpn_1x_cityscapes.py',
-    '../_base_/d2-training_instance.py'
+    '../_base_/d2-training_instance.py',
+    '../_base_/schedules/d2-iter-schedules.py'
 ]
 
 model = dict(
@@ -60,24 +61,8 @@ test_pipeline = {{_base_.d2_exact_cityscapes_test_pipeline}}
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
-max_iters = 24000
-train_cfg = dict(
-    _delete_=True,
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=max_iters)
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_iters,
-        by_epoch=False,
-        milestones=[18000],
-        gamma=0.1)
-]
+train_cfg = {{_base_.cityscapes_24k.train_cfg}}
+param_scheduler = {{_base_.cityscapes_24k.param_scheduler}}
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
 auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -8,37 +8,22 @@
 # matching, FPN and box-head initialisation, PIL resizing).
 _base_ = [
     'mmdet::mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-1x_coco.py',
-    '../_base_/d2-training_instance.py'
+    '../_base_/d2-training_instance.py',
+    '../_base_/schedules/d2-iter-schedules.py'
 ]
 
 model = {{_base_.d2_training_model}}
 train_pipeline = {{_base_.d2_coco_train_pipeline}}
 test_pipeline = {{_base_.d2_exact_coco_test_pipeline}}
 
-max_iters = 90000
 train_dataloader = dict(
     batch_size=2,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
-train_cfg = dict(
-    _delete_=True,
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=max_iters)
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_iters,
-        by_epoch=False,
-        milestones=[60000, 80000],
-        gamma=0.1)
-]
+train_cfg = {{_base_.coco_1x.train_cfg}}
+param_scheduler = {{_base_.coco_1x.param_scheduler}}
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
 # `tools/train.py --auto-scale-lr` rescales lr for other total batch sizes

@@ -4,7 +4,10 @@
 # 1000 iterations (factor 0.001, as detectron2), frozen BN in the backbone
 # (GN in the head, as detectron2), colour augmentation, scale 0.5-2.0 with a
 # 32 pixel step, horizontal flip; whole-image inference at 1024x2048.
-_base_ = 'mmseg::sem_fpn/fpn_r101_4xb2-80k_cityscapes-512x1024.py'
+_base_ = [
+    'mmseg::sem_fpn/fpn_r101_4xb2-80k_cityscapes-512x1024.py',
+    '../_base_/schedules/d2-iter-schedules.py'
+]
 
 model = dict(
     pretrained=None,
@@ -32,21 +35,9 @@ train_pipeline = [
 ]
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=train_pipeline))
 
-max_iters = 65000
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 # warm-up factor 0.001 (detectron2's WARMUP_FACTOR, the zoo model's config)
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_iters,
-        by_epoch=False,
-        milestones=[40000, 55000],
-        gamma=0.1)
-]
+train_cfg = {{_base_.cityscapes_sem_65k.train_cfg}}
+param_scheduler = {{_base_.cityscapes_sem_65k.param_scheduler}}
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
 auto_scale_lr = dict(enable=False, base_batch_size=32)
