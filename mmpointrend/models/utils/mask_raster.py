@@ -39,10 +39,10 @@ class MaskWindows(NamedTuple):
     """The rasters of one image's instances, each inside its window.
 
     ``values`` is every window's pixels, row-major, one after the other
-    (uint8, ``{0, 1}``: a quarter of float's memory); window ``g`` starts at ``offset[g]`` and covers
-    image columns ``[x0[g], x0[g] + width[g])`` and rows ``[y0[g], y0[g] +
-    height[g])``. ``image_hw`` is the masks' size: outside it the raster is
-    0.
+    (uint8, ``{0, 1}``: a quarter of float's memory); window ``g`` starts
+    at ``offset[g]`` and covers image columns ``[x0[g], x0[g] + width[g])``
+    and rows ``[y0[g], y0[g] + height[g])``. ``image_hw`` is the masks'
+    size: outside it the raster is 0.
     """
 
     values: Tensor
