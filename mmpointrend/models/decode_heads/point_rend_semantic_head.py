@@ -15,8 +15,7 @@ from mmpointrend.registry import seg_registries
 from ..checks import check_keys
 from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
-                     sample_training_points, subdivision_step)
-from ..utils.point_ops import size_min
+                     sample_training_points, size_min, subdivision_step)
 
 SEG_MODELS, _ = seg_registries()
 

@@ -20,9 +20,9 @@ from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS, seg_registries
 from ..class_layout import ClassAxis
-from ..utils import bilinear_gather, channels_last_table
+from ..utils import (bilinear_dense, bilinear_gather, channels_last_table,
+                     scale_points)
 from ..utils.point_features import PointFeatures
-from ..utils.point_ops import bilinear_dense, scale_points
 
 #: ``predictor(points (R', P, 2), regions (R',)) -> (R', K or 1, P)``
 Predictor = Callable[[Tensor, Tensor], Tensor]

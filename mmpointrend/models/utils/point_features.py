@@ -15,9 +15,9 @@ from typing import Callable, List, Optional, Sequence
 import torch
 from torch import Tensor
 
-from .point_ops import (bilinear_gather, box_points_to_image_points,
-                        channels_last_table, sample_image_features,
-                        scale_points)
+from .point_grids import box_points_to_image_points
+from .point_sampling import (bilinear_gather, channels_last_table,
+                             sample_image_features, scale_points)
 
 
 class PointFeatures:
