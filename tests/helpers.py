@@ -179,3 +179,19 @@ __all__ = [
     'load_demo_cfg', 'clone_results', 'BitmapMasks', 'DEMO_PR_CFG',
     'DEMO_BASE_CFG', 'REPO', 'semantic_maps'
 ]
+
+
+def positive_sampling_result(gt, boxes, gt_inds):
+    """mmdet's ``SamplingResult`` with every box of ``boxes`` ``(R, 4)``
+    positive, matched to the instances ``gt_inds`` ``(R,)`` of ``gt``."""
+    from mmdet.models.task_modules.assigners import AssignResult
+    from mmdet.models.task_modules.samplers import SamplingResult
+    assign = AssignResult(
+        len(gt), gt_inds + 1, torch.ones(len(boxes)), gt.labels[gt_inds])
+    return SamplingResult(
+        pos_inds=torch.arange(len(boxes)),
+        neg_inds=torch.zeros(0, dtype=torch.long),
+        priors=boxes,
+        gt_bboxes=gt.bboxes,
+        assign_result=assign,
+        gt_flags=torch.zeros(len(boxes), dtype=torch.uint8))

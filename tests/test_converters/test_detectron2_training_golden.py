@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 from d2_fixtures import FIXTURES, R50, SEMANTIC, convert, require_fixtures
-from helpers import REPO
+from helpers import REPO, positive_sampling_result
 
 require_fixtures()
 TRAINING = osp.join(FIXTURES, 'training')
@@ -93,19 +93,9 @@ def ground_truth(step: dict, bitmaps: bool):
 def positives(boxes: np.ndarray, box_gt: np.ndarray, gt):
     """mmdet's ``SamplingResult`` with ``boxes`` all positive, matched to
     instances ``box_gt``."""
-    from mmdet.models.task_modules.assigners import AssignResult
-    from mmdet.models.task_modules.samplers import SamplingResult
-    priors = torch.from_numpy(boxes).float()
-    gt_inds = torch.from_numpy(box_gt).long()
-    assign = AssignResult(
-        len(gt), gt_inds + 1, torch.ones(len(priors)), gt.labels[gt_inds])
-    return SamplingResult(
-        pos_inds=torch.arange(len(priors)),
-        neg_inds=torch.zeros(0, dtype=torch.long),
-        priors=priors,
-        gt_bboxes=gt.bboxes,
-        assign_result=assign,
-        gt_flags=torch.zeros(len(priors), dtype=torch.uint8))
+    return positive_sampling_result(gt,
+                                    torch.from_numpy(boxes).float(),
+                                    torch.from_numpy(box_gt).long())
 
 
 @pytest.fixture(scope='module')

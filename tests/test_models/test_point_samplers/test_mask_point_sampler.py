@@ -4,9 +4,7 @@ batches."""
 import numpy as np
 import pytest
 import torch
-from helpers import det_sample
-from mmdet.models.task_modules.assigners import AssignResult
-from mmdet.models.task_modules.samplers import SamplingResult
+from helpers import det_sample, positive_sampling_result
 from mmdet.structures.bbox import bbox2roi
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
@@ -14,18 +12,6 @@ from pycocotools import mask as mask_utils
 
 from mmpointrend.models.point_samplers import MaskPointSampler
 from mmpointrend.models.uncertainty import build_uncertainty
-
-
-def positives(gt, boxes, gt_inds):
-    assign = AssignResult(
-        len(gt), gt_inds + 1, torch.ones(len(boxes)), gt.labels[gt_inds])
-    return SamplingResult(
-        pos_inds=torch.arange(len(boxes)),
-        neg_inds=torch.zeros(0, dtype=torch.long),
-        priors=boxes,
-        gt_bboxes=gt.bboxes,
-        assign_result=assign,
-        gt_flags=torch.zeros(len(boxes), dtype=torch.uint8))
 
 
 def sample_batch(sampler, polygons=True, seed=0):
@@ -37,7 +23,7 @@ def sample_batch(sampler, polygons=True, seed=0):
             seed=seed + i, num_gt=3, polygons=polygons).gt_instances
         gt_inds = torch.tensor([0, 1, 2, 0])
         boxes = gt.bboxes[gt_inds] + torch.randn(4, 4) * 3
-        results.append(positives(gt, boxes, gt_inds))
+        results.append(positive_sampling_result(gt, boxes, gt_inds))
         gts.append(gt)
     rois = bbox2roi([r.pos_priors for r in results])
     labels = torch.cat([r.pos_gt_labels for r in results])
@@ -110,7 +96,7 @@ def test_settings_errors_name_the_setting():
 def test_ground_truth_without_masks_or_with_other_masks():
     sampler = MaskPointSampler(mode='grid')
     gt = det_sample(num_gt=2).gt_instances
-    res = positives(gt, gt.bboxes, torch.tensor([0, 1]))
+    res = positive_sampling_result(gt, gt.bboxes, torch.tensor([0, 1]))
     rois = bbox2roi([gt.bboxes])
     no_masks = InstanceData(bboxes=gt.bboxes, labels=gt.labels)
     with pytest.raises(ValueError, match="point_sampling='annotated'"):
