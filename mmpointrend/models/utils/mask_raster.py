@@ -184,11 +184,11 @@ def rasterise_windows(masks: Union[np.ndarray, Sequence[Sequence[np.ndarray]]],
 
 def _pixels(raster: MaskWindows, gt_inds: Tensor, cols: Tensor,
             rows: Tensor) -> Tensor:
-    """Raster values at integer ``(rows, cols)`` (``(R, P)``) of each
+    """Raster values at integer ``(rows, cols)`` (``(R, ...)``) of each
     region's instance; 0 outside the image."""
     height, width = raster.image_hw
     inside = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-    g = gt_inds.long()[:, None]
+    g = gt_inds.long().view(-1, *[1] * (cols.dim() - 1))
     local_x = cols - raster.x0[g]
     local_y = rows - raster.y0[g]
     win_w, win_h = raster.width[g], raster.height[g]
@@ -197,10 +197,10 @@ def _pixels(raster: MaskWindows, gt_inds: Tensor, cols: Tensor,
     if not bool((in_window | ~inside).all()):
         raise RuntimeError('a point reads outside its instance window; '
                            'compute the windows from the same points')
-    flat = raster.offset[g] + local_y * win_w + local_x
-    flat = torch.where(inside, flat, torch.zeros_like(flat))
     if raster.values.numel() == 0:
-        return torch.zeros(cols.shape, device=cols.device)
+        return cols.new_zeros(cols.shape, dtype=torch.float32)
+    flat = torch.where(inside, raster.offset[g] + local_y * win_w + local_x,
+                       torch.zeros_like(cols))
     return raster.values[flat].float() * inside
 
 
@@ -227,12 +227,12 @@ def bilinear_point_labels(raster: MaskWindows, gt_inds: Tensor,
     x, y = src.unbind(-1)
     x0, y0 = torch.floor(x), torch.floor(y)
     x1, y1 = x0 + 1, y0 + 1
-    c0, r0, c1, r1 = x0.long(), y0.long(), x1.long(), y1.long()
-    labels = (
-        _pixels(raster, gt_inds, c0, r0) * ((x1 - x) * (y1 - y)) +
-        _pixels(raster, gt_inds, c1, r0) * ((x - x0) * (y1 - y)) +
-        _pixels(raster, gt_inds, c0, r1) * ((x1 - x) * (y - y0)) +
-        _pixels(raster, gt_inds, c1, r1) * ((x - x0) * (y - y0)))
+    # the 2x2 neighbourhood of each point, read in one gather: (R, P, 4)
+    cols = torch.stack([x0, x1, x0, x1], -1).long()
+    rows = torch.stack([y0, y0, y1, y1], -1).long()
+    weights = torch.stack([(x1 - x) * (y1 - y), (x - x0) * (y1 - y),
+                           (x1 - x) * (y - y0), (x - x0) * (y - y0)], -1)
+    labels = (_pixels(raster, gt_inds, cols, rows) * weights).sum(-1)
     return labels.to(img_points.dtype)
 
 
@@ -273,14 +273,17 @@ def box_mask_targets(raster: MaskWindows,
     targets = boxes.new_zeros((len(boxes), size, size), dtype=torch.float32)
     boxes = boxes.detach().float()
     inds = gt_inds.long()
+    # the windows' layout read to the host once, not per instance
+    widths, heights, starts, lefts, tops = (
+        t.tolist() for t in (raster.width, raster.height, raster.offset,
+                             raster.x0, raster.y0))
     for g in torch.unique(inds).tolist():
-        w, h = int(raster.width[g]), int(raster.height[g])
+        w, h, start = widths[g], heights[g], starts[g]
         if w == 0 or h == 0:
             continue  # the boxes lie outside the image: all zero
         rows = torch.nonzero(inds == g)[:, 0]
-        start = int(raster.offset[g])
         window = raster.values[start:start + w * h].view(1, 1, h, w).float()
-        origin = torch.stack([raster.x0[g], raster.y0[g]]).float().repeat(2)
+        origin = boxes.new_tensor([lefts[g], tops[g]] * 2)
         rois = torch.cat([boxes.new_zeros(len(rows), 1), boxes[rows] - origin],
                          1)
         # mmcv's CPU kernels read their inputs as contiguous (mmcv #2203)
