@@ -2,7 +2,8 @@ import copy
 
 import pytest
 import torch
-from helpers import det_sample, feats, random_boxes, small_roi_head_cfg
+from helpers import (det_sample, feats, positive_sampling_result, random_boxes,
+                     small_roi_head_cfg)
 from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 
@@ -57,27 +58,15 @@ def test_point_labels_follow_polygons():
             point_sampling='grid'))
     sample = det_sample(seed=0, num_gt=1)
     # the GT polygon is the diamond inscribed in its box: about half inside
-    from mmdet.models.task_modules.samplers import SamplingResult
     from mmdet.structures.bbox import bbox2roi
-    res = SamplingResult(
-        pos_inds=torch.tensor([0]),
-        neg_inds=torch.zeros(0).long(),
-        priors=sample.gt_instances.bboxes,
-        gt_bboxes=sample.gt_instances.bboxes,
-        assign_result=_assign_one(),
-        gt_flags=torch.ones(1))
+    gt = sample.gt_instances
+    res = positive_sampling_result(gt, gt.bboxes, torch.tensor([0]))
     points = head.train_points.sample(
         torch.zeros(1, 5, 7, 7), torch.tensor([0]), bbox2roi([res.pos_priors]),
         [res], [sample.gt_instances], head.point_rend.uncertainty)
     grid = points.labels.reshape(16, 16)
     assert abs(grid.mean().item() - 0.5) < 0.08
     assert grid[8, 8] == 1 and grid[0, 0] == 0 and grid[15, 15] == 0
-
-
-def _assign_one():
-    from mmdet.models.task_modules.assigners import AssignResult
-    return AssignResult(
-        1, torch.tensor([1]), torch.ones(1), labels=torch.tensor([0]))
 
 
 def _results(n_per_img, img_size=256):
