@@ -98,6 +98,17 @@ def small_roi_head_cfg(num_classes=5, channels=16):
             scale_factor=2))
 
 
+def build_roi_head(**overrides):
+    """:func:`small_roi_head_cfg` with ``overrides``, built and
+    initialised."""
+    from mmdet.registry import MODELS
+    cfg = small_roi_head_cfg()
+    cfg.update(overrides)
+    head = MODELS.build(cfg)
+    head.init_weights()
+    return head
+
+
 def feats(batch=2, channels=16, size=64, seed=0):
     g = torch.Generator().manual_seed(seed)
     return tuple(

@@ -345,21 +345,16 @@ class DetectorGraph(nn.Module):
 
     def masks(self, feats: Tuple[Tensor], boxes: Tensor,
               labels: Tensor) -> Tensor:
-        """``(n, S, S)`` refined mask probabilities of the predicted class,
-        all boxes in one chunk (:meth:`PointRendMaskBranch.refine_chunk`).
+        """``(n, S, S)`` refined mask probabilities of the predicted class
+        (:meth:`PointRendMaskBranch.refine_masks`: while exporting, all
+        boxes in one chunk).
 
         One dummy box is appended and its mask dropped, so that the branch
         never runs on zero boxes (onnxruntime cannot infer reshapes of empty
         tensors); ``n = 0`` then gives ``(0, S, S)``.
         """
-        roi_head = self.detector.roi_head
         num = boxes.shape[0]
         rois = bbox2roi([_append_dummy_box(boxes)])
         labels = torch.cat([labels, labels.new_zeros(1)])
-        features, coarse = roi_head.coarse_predictions(feats, rois)
-        features = roi_head.point_head.prepare_features(
-            features,
-            roi_head.num_refined_points(roi_head.test_cfg.max_per_img))
-        logits = roi_head.point_rend.refine_chunk(roi_head.mask_head, features,
-                                                  coarse, rois, labels)
+        logits = self.detector.roi_head.refine_masks(feats, rois, labels)
         return logits[:num, 0].sigmoid()

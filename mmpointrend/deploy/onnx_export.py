@@ -114,23 +114,7 @@ def export(module: nn.Module,
             dynamo=False)
 
 
-def run_onnx(path: str, inputs: Dict[str, np.ndarray]) -> Sequence[np.ndarray]:
-    """Run an exported graph with onnxruntime on the CPU."""
-    import onnxruntime as ort
-    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
-    return session.run(None, inputs)
-
-
-def mask_agreement(a: np.ndarray,
-                   b: np.ndarray,
-                   thr: Optional[float] = 0.5) -> float:
-    """Fraction of pixels whose thresholded values differ."""
-    if thr is not None:
-        a, b = a >= thr, b >= thr
-    return float(np.mean(a != b)) if a.size else 0.0
-
-
-def _pipeline_input(cfg, img_path: str, scope: str):
+def pipeline_input(cfg, img_path: str, scope: str):
     """The test pipeline's image (uint8 CHW, as loaded) and its sample."""
     from mmengine.dataset import Compose
     from mmengine.registry import DefaultScope
@@ -163,20 +147,20 @@ def export_instance(config: str,
                     num_boxes: int = 10,
                     score_thr: float = 0.3,
                     model=None) -> dict:
-    """Export :class:`InstanceMaskGraph` for one image size and check it
-    with onnxruntime against PyTorch on that image.
+    """Export :class:`InstanceMaskGraph` for one image size, with the
+    detector's boxes on ``img_path`` as the example input (check the file
+    with :func:`check_instance`).
 
     Returns:
-        dict: ``max_abs_diff`` of the mask probabilities, ``mask_mismatch``
-        (fraction of pasted mask pixels that differ), ``num_boxes``,
-        ``input_size``.
+        dict: ``inputs`` (the graph's example inputs, numpy, by name),
+        ``num_boxes``, ``input_size``, ``img_shape`` (the test image's,
+        before padding).
     """
     from mmpointrend.apis import init_model
-    from mmpointrend.models.roi_heads import paste_masks
     if model is None:
         model = init_model(config, checkpoint)
     model.eval()
-    inputs, sample = _pipeline_input(model.cfg, img_path, 'mmdet')
+    inputs, sample = pipeline_input(model.cfg, img_path, 'mmdet')
     graph = InstanceMaskGraph(model).eval()
     img = _pad_with_mean(inputs[None].float(), graph.normalise.mean[0, :, 0,
                                                                     0])
@@ -190,24 +174,14 @@ def export_instance(config: str,
     scale = inst.bboxes.new_tensor(sample.scale_factor).repeat(2)
     boxes = (inst.bboxes * scale).float()  # back to test-image pixels
     labels = inst.labels.long()
-    with torch.no_grad():
-        ref = graph(img, boxes, labels)
     export(graph, (img, boxes, labels), out, ['image', 'boxes', 'labels'],
            ['mask_probs'])
-    got = run_onnx(
-        out,
-        dict(image=img.numpy(), boxes=boxes.numpy(), labels=labels.numpy()))[0]
-    h, w = sample.img_shape
-    thr = model.roi_head.test_cfg.mask_thr_binary
-    pasted = [
-        paste_masks(torch.from_numpy(p), boxes, h, w, thr).numpy()
-        for p in (got, ref.numpy())
-    ]
     return dict(
-        max_abs_diff=float(np.abs(got - ref.numpy()).max()),
-        mask_mismatch=mask_agreement(*pasted, thr=None),
+        inputs=dict(
+            image=img.numpy(), boxes=boxes.numpy(), labels=labels.numpy()),
         num_boxes=len(boxes),
-        input_size=tuple(img.shape[-2:]))
+        input_size=tuple(img.shape[-2:]),
+        img_shape=tuple(sample.img_shape))
 
 
 def _finish(path: str, initializers: Dict[str, float],
@@ -272,7 +246,7 @@ def export_detector(model, img_path: str, out: str, opset: int = 17) -> dict:
     """
     from .detector_graph import OUTPUT_NAMES, DetectorGraph
     graph = DetectorGraph(model)
-    inputs, _ = _pipeline_input(model.cfg, img_path, 'mmdet')
+    inputs, _ = pipeline_input(model.cfg, img_path, 'mmdet')
     img = inputs[None].float()
     score_thr = float(graph.score_thr)
     dynamic = {name: {0: 'num_detections'} for name in OUTPUT_NAMES}
@@ -302,52 +276,6 @@ def export_detector(model, img_path: str, out: str, opset: int = 17) -> dict:
         drop_empty_boxes=bool(cfg.get('drop_empty_boxes', False)))
     ops = _finish(out, {'score_thr': score_thr}, meta)
     return dict(ops=ops, export_size=tuple(img.shape[-2:]))
-
-
-def check_detector(model, onnx_path: str, img_path: str) -> dict:
-    """The exported file on ``img_path`` the way a user runs it
-    (:mod:`ort_infer`: cv2 load, the config's resize, graph, paste at the
-    original size) against the PyTorch model's ``test_step``.
-
-    Returns:
-        dict: ``num_pytorch``, ``num_onnx``, ``matched`` (same class, box IoU
-        > 0.9, greedy), ``match_fraction`` (of the larger count; 1 when both
-        are 0), ``min_mask_iou`` / ``mean_mask_iou`` over the matches,
-        ``max_score_diff``, ``max_box_diff`` (original pixels),
-        ``input_size``.
-    """
-    import cv2
-
-    from . import ort_infer
-    from .compare import mask_iou, match_detections
-    inputs, sample = _pipeline_input(model.cfg, img_path, 'mmdet')
-    with torch.no_grad():
-        ref = model.test_step(dict(inputs=[inputs],
-                                   data_samples=[sample]))[0].pred_instances
-    session, meta = ort_infer.load_session(onnx_path)
-    got = ort_infer.predict(session, meta,
-                            cv2.imread(img_path, cv2.IMREAD_COLOR))
-    ref_boxes, ref_scores = ref.bboxes.numpy(), ref.scores.numpy()
-    ref_labels, ref_masks = ref.labels.numpy(), ref.masks.numpy()
-    pairs = match_detections(ref_boxes, ref_scores, ref_labels, got['boxes'],
-                             got['scores'], got['labels'])
-    ious = [mask_iou(ref_masks[i], got['masks'][j]) for i, j in pairs]
-    most = max(len(ref_boxes), len(got['boxes']))
-    return dict(
-        image=img_path,
-        input_size=tuple(inputs.shape[-2:]),
-        num_pytorch=len(ref_boxes),
-        num_onnx=len(got['boxes']),
-        matched=len(pairs),
-        match_fraction=len(pairs) / most if most else 1.0,
-        min_mask_iou=min(ious) if ious else 1.0,
-        mean_mask_iou=float(np.mean(ious)) if ious else 1.0,
-        max_score_diff=max(
-            (abs(float(ref_scores[i] - got['scores'][j])) for i, j in pairs),
-            default=0.0),
-        max_box_diff=max((float(np.abs(ref_boxes[i] - got['boxes'][j]).max())
-                          for i, j in pairs),
-                         default=0.0))
 
 
 @contextlib.contextmanager
@@ -384,7 +312,7 @@ def export_semantic(model, img_path: str, out: str, opset: int = 17) -> dict:
     Returns:
         dict: ``ops``, ``export_size``.
     """
-    inputs, _ = _pipeline_input(model.cfg, img_path, 'mmseg')
+    inputs, _ = pipeline_input(model.cfg, img_path, 'mmseg')
     img = inputs[None].float()
     with _traceable_upsampling(model):
         export(
@@ -408,28 +336,3 @@ def export_semantic(model, img_path: str, out: str, opset: int = 17) -> dict:
         outputs='logits (1, K, H, W) at the input size')
     ops = _finish(out, {}, meta)
     return dict(ops=ops, export_size=tuple(img.shape[-2:]))
-
-
-def check_semantic(model, onnx_path: str, img_path: str) -> dict:
-    """The exported file run as a user runs it (:mod:`ort_infer`) against
-    mmseg's ``inference_model`` on ``img_path``.
-
-    Returns:
-        dict: ``label_mismatch`` (fraction of pixels of the original image
-        whose class differs), ``input_size``.
-    """
-    import cv2
-    from mmengine.registry import DefaultScope
-    from mmseg.apis import inference_model
-
-    from . import ort_infer
-    inputs, _ = _pipeline_input(model.cfg, img_path, 'mmseg')
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        ref = inference_model(model, img_path).pred_sem_seg.data[0].numpy()
-    session, meta = ort_infer.load_session(onnx_path)
-    got = ort_infer.predict(session, meta,
-                            cv2.imread(img_path, cv2.IMREAD_COLOR))['labels']
-    return dict(
-        image=img_path,
-        input_size=tuple(inputs.shape[-2:]),
-        label_mismatch=float(np.mean(got != ref)))

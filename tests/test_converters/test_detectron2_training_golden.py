@@ -110,7 +110,7 @@ def r50_features(r50, step):
 def mask_branch_step(r50, features, step, point_set, bitmaps):
     roi_head = r50.roi_head
     strategy = fixed_points_strategy(step[f'd2_{point_set}_points'])
-    roi_head.train_points = strategy
+    roi_head.mask_branch.stages[0].point_strategy = strategy
     gt = ground_truth(step, bitmaps)
     out = roi_head.mask_loss(features,
                              [positives(step['boxes'], step['box_gt'], gt)],
@@ -133,7 +133,7 @@ def test_r50_training_targets_losses_and_gradient_equal_detectron2(
     }
     # the inputs agree: image points and the logits the losses score
     from mmpointrend.models.utils import box_points_to_image_points
-    img_points = box_points_to_image_points(points.points,
+    img_points = box_points_to_image_points(points.coords,
                                             torch.from_numpy(step['boxes']))
     np.testing.assert_allclose(
         img_points.numpy(), d2['point_coords_img'], atol=1e-4)

@@ -37,13 +37,13 @@ def test_graph_in_pytorch_is_the_model(detector, tmp_path):
     """Our RPN / box head / NMS re-implementation equals mmdet's inference
     (same boxes, scores and labels; the masks pasted equal)."""
     from mmpointrend.deploy import DetectorGraph
-    from mmpointrend.deploy.onnx_export import _pipeline_input
+    from mmpointrend.deploy.onnx_export import pipeline_input
     from mmpointrend.models.roi_heads import paste_masks
     model, _ = detector
     graph = DetectorGraph(model).eval()
     for shape in SHAPES:
-        inputs, sample = _pipeline_input(model.cfg,
-                                         make_image(tmp_path, shape), 'mmdet')
+        inputs, sample = pipeline_input(model.cfg, make_image(tmp_path, shape),
+                                        'mmdet')
         with torch.no_grad():
             ref = model.test_step(
                 dict(inputs=[inputs], data_samples=[sample]))[0]
@@ -78,7 +78,7 @@ def test_no_detections(detector, tmp_path):
     """Traced with every candidate kept, then the threshold set: an image
     without detections gives empty outputs of the right shapes."""
     from mmpointrend.deploy import check_detector, export_detector, run_onnx
-    from mmpointrend.deploy.onnx_export import _pipeline_input
+    from mmpointrend.deploy.onnx_export import pipeline_input
     model, _ = detector
     img = make_image(tmp_path, SHAPES[0])
     path = str(tmp_path / 'none.onnx')
@@ -89,7 +89,7 @@ def test_no_detections(detector, tmp_path):
     finally:
         model.roi_head.test_cfg.score_thr = 0.0
     assert report['num_pytorch'] == report['num_onnx'] == 0
-    inputs, _ = _pipeline_input(model.cfg, img, 'mmdet')
+    inputs, _ = pipeline_input(model.cfg, img, 'mmdet')
     boxes, scores, labels, masks = run_onnx(
         path, dict(image=inputs[None].float().numpy()))
     assert boxes.shape == (0, 4) and scores.shape == labels.shape == (0, )

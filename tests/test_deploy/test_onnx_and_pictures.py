@@ -19,16 +19,18 @@ pytestmark = pytest.mark.e2e
 def test_instance_mask_graph_matches_onnxruntime(detector, tmp_path, shape):
     """(96, 130) becomes 160x217 in the test pipeline: padded to 160x224
     with the mean colour, as the data preprocessor pads."""
-    from mmpointrend.deploy import export_instance
+    from mmpointrend.deploy import check_instance, export_instance
     model, _ = detector
-    report = export_instance(
+    path = str(tmp_path / 'm.onnx')
+    exported = export_instance(
         INST_CFG,
         None,
         _image(tmp_path, shape),
-        str(tmp_path / 'm.onnx'),
+        path,
         num_boxes=6,
         score_thr=0.0,
         model=model)
+    report = check_instance(model, path, exported)
     assert report['num_boxes'] == 6
     assert report['input_size'][0] % 32 == 0 == report['input_size'][1] % 32
     assert report['max_abs_diff'] < 1e-3  # float32, other kernels

@@ -64,13 +64,13 @@ def r50_model(img_hw):
 
 
 def measure(name, model, img_path, repeat):
-    from mmpointrend.deploy.onnx_export import _pipeline_input
+    from mmpointrend.deploy.onnx_export import pipeline_input
     onnx_path = osp.join(tempfile.mkdtemp(), 'model.onnx')
     start = time.perf_counter()
     export_detector(model, img_path, onnx_path)
     t_export = time.perf_counter() - start
     report = check_detector(model, onnx_path, img_path)
-    inputs, sample = _pipeline_input(model.cfg, img_path, 'mmdet')
+    inputs, sample = pipeline_input(model.cfg, img_path, 'mmdet')
     data = dict(inputs=[inputs], data_samples=[sample])
     img = cv2.imread(img_path)
     session, meta = ort_infer.load_session(onnx_path)

@@ -108,9 +108,11 @@ def main(argv=None):
     from mmpointrend import deploy
     try:
         if args.mask_graph:
-            report = deploy.export_instance(args.config, None, args.images[0],
-                                            args.out, args.num_boxes,
-                                            args.score_thr, model)
+            exported = deploy.export_instance(args.config, None,
+                                              args.images[0], args.out,
+                                              args.num_boxes, args.score_thr,
+                                              model)
+            report = deploy.check_instance(model, args.out, exported)
             print(f'{args.out}: ' + json.dumps(report))
             failures = ['masks differ'] if \
                 report['mask_mismatch'] > args.tolerance else []

@@ -5,7 +5,7 @@ Shape shorthand: ``B`` images, ``K`` classes, ``C`` fine-grained channels,
 ``P`` points per image, ``h x w`` the coarse prediction, ``H x W`` the
 (padded) input.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 from mmengine.model import BaseModule
@@ -15,7 +15,7 @@ from mmpointrend.registry import seg_registries
 from ..checks import check_keys
 from ..uncertainty import build_uncertainty
 from ..utils import (PointFeatures, StepCallback, all_regions,
-                     sample_training_points, size_min, subdivision_step)
+                     sample_training_points, subdivide)
 
 SEG_MODELS, _ = seg_registries()
 
@@ -248,54 +248,21 @@ class PointRendSemanticHead(BaseModule):
                    "the segmentor's test_cfg (PointRendSemanticHead)")
         predict_points = self.point_head.predictor(
             PointFeatures(self._fine(inputs)), prev_output, inference=True)
-        num_points = test_cfg['subdivision_num_points']
-        scale = test_cfg.get('scale_factor', 2)
-        steps = test_cfg.get('subdivision_steps')
         # point selection (uncertainty, top-k) in fp32 under mixed precision
-        logits = prev_output.float()
-        for out_size in self._step_sizes(prev_output.shape[-2:], size, scale,
-                                         steps):
-            logits = subdivision_step(
-                logits,
-                predict_points,
-                self.uncertainty,
-                num_points,
-                output_size=out_size,
-                on_step=on_step)
+        logits = subdivide(
+            prev_output.float(),
+            predict_points,
+            self.uncertainty,
+            test_cfg.get('subdivision_steps'),
+            test_cfg['subdivision_num_points'],
+            test_cfg.get('scale_factor', 2),
+            on_step=on_step,
+            target=size)
         if torch.onnx.is_in_onnx_export() or \
                 tuple(logits.shape[-2:]) != size:  # (identity if equal)
             logits = resize(
                 logits, size=size, mode='bilinear', align_corners=False)
         return logits
-
-    @staticmethod
-    def _step_sizes(coarse_size: Sequence[int], target: Tuple[int, int],
-                    scale: int, steps: Optional[int]) -> List[Tuple[int, int]]:
-        """Output size of each subdivision step.
-
-        While exporting to ONNX the sizes are traced tensors: the number of
-        steps is that of the traced size (for ``steps=None``, 2 for a
-        stride-4 coarse map at any input size), the sizes themselves follow
-        the input.
-        """
-        h, w = coarse_size[0], coarse_size[1]
-        if steps is None:  # until the target, each step capped at it
-            steps = 0
-            hi, wi = int(h), int(w)
-            while hi < int(target[0]) or wi < int(target[1]):
-                hi = min(hi * scale, int(target[0]))
-                wi = min(wi * scale, int(target[1]))
-                steps += 1
-            cap = target
-        else:
-            cap = None
-        sizes = []
-        for _ in range(steps):
-            h, w = h * scale, w * scale
-            if cap is not None:
-                h, w = size_min(h, cap[0]), size_min(w, cap[1])
-            sizes.append((h, w))
-        return sizes
 
 
 if SEG_MODELS is not None:

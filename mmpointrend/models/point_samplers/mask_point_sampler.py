@@ -14,7 +14,7 @@ from ..utils import (MaskWindows, bilinear_point_labels, box_mask_targets,
                      box_points_to_image_points, nearest_point_labels,
                      rasterise_windows, read_windows, regular_grid_points,
                      sample_training_points)
-from .base import TrainingPoints
+from .base import PositiveBoxes, TrainingPoints, TrainingPointStrategy
 
 POINT_LABELS = {
     'bilinear': bilinear_point_labels,
@@ -99,7 +99,7 @@ def _masks_of(gt):
 
 
 @TASK_UTILS.register_module()
-class MaskPointSampler:
+class MaskPointSampler(TrainingPointStrategy):
     """Points chosen on the coarse prediction, labelled from the
     ground-truth masks as detectron2 labels them.
 
@@ -126,6 +126,8 @@ class MaskPointSampler:
             0.2). Defaults to 'bilinear'.
     """
 
+    gives_mask_targets = True
+
     def __init__(self,
                  mode: str = 'importance',
                  num_points: int = 14 * 14,
@@ -146,34 +148,10 @@ class MaskPointSampler:
         self.importance_sample_ratio = importance_sample_ratio
         self.point_labels = point_labels
 
+    @property
     def needs_coarse_mask(self) -> bool:
         """Importance sampling reads the coarse mask's uncertainty."""
         return self.mode == 'importance'
-
-    def coarse_loss(self, mask_head, coarse: Tensor, labels: Tensor,
-                    points: TrainingPoints,
-                    sampling_results: List[SamplingResult],
-                    batch_gt_instances: InstanceList, train_cfg,
-                    loss_fn: Callable):
-        """The mask head's own loss on mask targets (when it uses them):
-        detectron2's ``crop_and_resize`` of the raster
-        (:meth:`GroundTruthRaster.mask_targets`; soft with
-        ``train_cfg.soft_mask_target``).
-
-        Returns:
-            tuple: the loss dict and the ``(R, M, M)`` mask targets (or
-            None).
-        """
-        mask_targets = None
-        if mask_head.uses_mask_targets:
-            if points.ground_truth is None:  # no positive box
-                mask_targets = coarse.new_zeros(
-                    (0, train_cfg.mask_size, train_cfg.mask_size))
-            else:
-                mask_targets = points.ground_truth.mask_targets(
-                    train_cfg.mask_size,
-                    binary=not train_cfg.get('soft_mask_target', False))
-        return mask_head.loss(coarse, mask_targets, labels), mask_targets
 
     def choose_points(self, coarse: Tensor, labels: Tensor,
                       uncertainty: Optional[Callable]) -> Tensor:
@@ -198,28 +176,18 @@ class MaskPointSampler:
                                       self.oversample_ratio,
                                       self.importance_sample_ratio)
 
-    def sample(self, coarse: Tensor, labels: Tensor, pos_rois: Tensor,
-               sampling_results: List[SamplingResult],
-               batch_gt_instances: InstanceList,
+    def sample(self, boxes: PositiveBoxes,
                uncertainty: Optional[Callable]) -> TrainingPoints:
         """Points of each positive box (:meth:`choose_points`) and the
-        ground truth's values there.
-
-        Args:
-            coarse (Tensor): The mask head's output for the ``R`` boxes.
-            labels (Tensor): ``(R,)`` ground-truth classes.
-            pos_rois (Tensor): ``(R, 5)`` the boxes.
-            sampling_results (list[SamplingResult]): Per image.
-            batch_gt_instances (list[InstanceData]): Per image, with
-                ``masks``.
-            uncertainty (Callable): ``(R, 1, h, w) -> (R, h, w)``.
-        """
-        points = self.choose_points(coarse, labels, uncertainty)
-        if pos_rois.shape[0] == 0:
+        ground truth's values there; its :class:`GroundTruthRaster` also
+        gives the coarse targets (``mask_targets``: detectron2's
+        ``crop_and_resize`` of the raster)."""
+        points = self.choose_points(boxes.coarse, boxes.labels, uncertainty)
+        if boxes.rois.shape[0] == 0:
             return TrainingPoints(points, points.new_zeros(0, points.shape[1]))
-        img_points = box_points_to_image_points(points, pos_rois[:, 1:])
-        ground_truth = GroundTruthRaster.of(sampling_results,
-                                            batch_gt_instances, img_points)
+        img_points = box_points_to_image_points(points, boxes.rois[:, 1:])
+        ground_truth = GroundTruthRaster.of(boxes.sampling_results,
+                                            boxes.gt_instances, img_points)
         return TrainingPoints(
             points,
             ground_truth.point_labels(img_points, self.point_labels),

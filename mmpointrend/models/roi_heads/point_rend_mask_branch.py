@@ -1,139 +1,73 @@
 # Modified from https://github.com/facebookresearch/detectron2/tree/main/projects/PointRend  # noqa
 """PointRend's mask branch (paper sections 3 and 4) as a component that an
-MMDetection RoI head holds: :class:`PointRendInstanceRoIHead` (Mask R-CNN),
-:class:`PointRendCascadeRoIHead` (Cascade Mask R-CNN) and
-:class:`PointRendHTCRoIHead` (HTC) are glue around it.
+MMDetection RoI head holds (:class:`PointRendHost`).
 
-The branch owns no modules: the host registers ``mask_roi_extractor``,
-``mask_head`` (one per stage in a cascade), ``point_head`` and
-``loss_point`` under mmdet's names, so state-dict keys stay
-``roi_head.point_head.*``; the branch holds references to the shared point
-head and loss and is handed the stage's coarse prediction.
+The branch builds and owns everything PointRend adds to a host: the mask
+RoI extractor(s), the coarse head(s) (one per stage in a cascade), the
+point head, the point loss, the training-point strategies and the train /
+test settings. It registers the modules on the host under mmdet's names,
+so state-dict keys stay ``roi_head.mask_head[.i].*`` and
+``roi_head.point_head.*``. The host only says where a coarse prediction
+comes from (a ``coarse_fn``: rois -> their :class:`PointFeatures` and the
+coarse prediction).
 
 Shape shorthand: ``B`` images, ``R`` boxes of the whole batch, ``K``
 classes, ``P`` points per box, ``C`` fine-grained channels, ``M`` coarse
 mask side.
 """
-import logging
 import math
+from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import torch
-from mmdet.models.roi_heads.mask_heads.fcn_mask_head import _do_paste_mask
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import TASK_UTILS
-from mmdet.structures.bbox import bbox2roi, get_box_tensor
+from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
 from mmengine.config import ConfigDict
-from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from mmpointrend.registry import DET_MODELS
-from ..checks import check_keys
-from ..point_samplers import AnnotatedPointSampler, MaskPointSampler
+from ..point_samplers import (AnnotatedPointSampler, MaskPointSampler,
+                              PositiveBoxes, TrainingPointStrategy)
 from ..uncertainty import build_uncertainty
-from ..utils import (PointFeatures, StepCallback, all_regions,
-                     plan_subdivision, subdivide)
+from ..utils import (PointFeatures, StepCallback, all_regions, clip_nonempty,
+                     paste_masks, plan_subdivision, subdivide)
+from .mask_branch_settings import (LOSS_POINT, box_head_num_classes, per_stage,
+                                   stage_train_cfgs, test_cfg_with_defaults)
 
-# Keys the PointRend mask branch reads from ``train_cfg.rcnn`` (each stage's
-# in a cascade) / ``test_cfg.rcnn`` beside mmdet's own; anything else is
-# reported as a likely typo.
-TRAIN_KEYS = {
-    'assigner', 'sampler', 'pos_weight', 'debug', 'mask_size',
-    'soft_mask_target', 'num_points', 'oversample_ratio',
-    'importance_sample_ratio', 'point_sampling', 'point_labels',
-    'mask_on_refined_boxes'
-}
-TEST_KEYS = {
-    'score_thr', 'nms', 'max_per_img', 'mask_thr_binary', 'subdivision_steps',
-    'subdivision_num_points', 'scale_factor', 'chunk_memory_mb',
-    'adaptive_resolution', 'drop_empty_boxes'
-}
-TRAIN_DEFAULTS = dict(
-    num_points=14 * 14,
-    oversample_ratio=3,
-    importance_sample_ratio=0.75,
-    point_sampling='importance',
-    point_labels='bilinear',
-    mask_on_refined_boxes=False)
-TEST_DEFAULTS = dict(
-    subdivision_steps=5,
-    subdivision_num_points=28 * 28,
-    scale_factor=2,
-    mask_thr_binary=0.5,
-    chunk_memory_mb=None,
-    adaptive_resolution=False,
-    drop_empty_boxes=False)
-
-#: the point loss by default: mean sigmoid cross-entropy
-LOSS_POINT = dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)
-
-# (x, rois) -> (PointFeatures, coarse prediction) of one stage
-CoarseFn = Callable[[Tuple[Tensor], Tensor], Tuple[PointFeatures, Tensor]]
+#: ``rois (R, 5) -> (PointFeatures of the rois, coarse prediction)``: the
+#: host's coarse prediction of one stage (training) or of the host
+#: (inference), on features it has bound
+CoarseFn = Callable[[Tensor], Tuple[PointFeatures, Tensor]]
 
 
-def with_defaults(cfg: Optional[dict], known: set, defaults: dict,
-                  where: str) -> Optional[dict]:
-    """``cfg`` (``train_cfg.rcnn`` or ``test_cfg.rcnn``, named ``where`` in
-    messages) checked against the ``known`` keys, with ``defaults``."""
-    if cfg is None:
-        return None
-    check_keys(cfg, known, where)
-    merged = ConfigDict(defaults)
-    merged.update(cfg)
-    return merged
+@dataclass
+class MaskStage:
+    """One stage of the mask branch (a cascade has one per box stage)."""
+
+    extractor: nn.Module
+    mask_head: nn.Module
+    train_cfg: Optional[ConfigDict] = None
+    point_strategy: Optional[TrainingPointStrategy] = None
 
 
-def train_cfg_with_defaults(cfg: Optional[dict],
-                            where: str = 'train_cfg.rcnn') -> Optional[dict]:
-    """A ``train_cfg.rcnn`` (one stage's in a cascade) checked for unknown
-    keys, with :data:`TRAIN_DEFAULTS`."""
-    return with_defaults(cfg, TRAIN_KEYS, TRAIN_DEFAULTS, where)
-
-
-def test_cfg_with_defaults(cfg: Optional[dict]) -> Optional[dict]:
-    """``test_cfg.rcnn`` checked for unknown keys, with
-    :data:`TEST_DEFAULTS`."""
-    return with_defaults(cfg, TEST_KEYS, TEST_DEFAULTS, 'test_cfg.rcnn')
-
-
-def drop_degenerate_gt(batch_data_samples: list) -> None:
-    """Drop ground-truth instances whose box has no area or is not finite
-    (their box-regression target would be ``log(0)``; nothing can be
-    learned from them), with a warning.
-
-    The data pipeline is the usual place for this, and with COCO-format
-    data it never triggers (mmdet's ``CocoDataset`` skips boxes under 1 px
-    when parsing). It stays as a guard because a user's own dataset or
-    pipeline need not filter (mmdet's ``FilterAnnotations`` is opt-in) and
-    one such box turns the whole loss into NaN.
-    """
-    for sample in batch_data_samples:
-        gt = sample.gt_instances
-        boxes = get_box_tensor(gt.bboxes)
-        keep = torch.isfinite(boxes).all(1) & (boxes[:, 2] > boxes[:, 0]) & (
-            boxes[:, 3] > boxes[:, 1])
-        if not bool(keep.all()):
-            print_log(
-                f'{int((~keep).sum())} ground-truth instance(s) with an '
-                'empty or non-finite box dropped from '
-                f"{sample.metainfo.get('img_path', 'an image')}",
-                logger='current',
-                level=logging.WARNING)
-            sample.gt_instances = gt[keep]
-
-
-def build_train_points(train_cfg: ConfigDict):
+def build_point_strategy(train_cfg: ConfigDict) -> TrainingPointStrategy:
     """The training-point strategy of ``train_cfg.point_sampling``: a name
     ('importance', 'grid', 'uniform': :class:`MaskPointSampler` with the
     config's ``num_points``, ``oversample_ratio``,
     ``importance_sample_ratio``, ``point_labels``; 'annotated':
-    :class:`AnnotatedPointSampler`) or the config of any strategy registered
-    in mmdet's ``TASK_UTILS``."""
+    :class:`AnnotatedPointSampler`) or the config of any
+    :class:`TrainingPointStrategy` registered in mmdet's ``TASK_UTILS``."""
     sampling = train_cfg.point_sampling
     if isinstance(sampling, dict):
-        return TASK_UTILS.build(sampling)
+        strategy = TASK_UTILS.build(sampling)
+        if not isinstance(strategy, TrainingPointStrategy):
+            raise TypeError(
+                'train_cfg.rcnn.point_sampling must build a '
+                f'TrainingPointStrategy, got {type(strategy).__name__}')
+        return strategy
     if sampling == 'annotated':
         return AnnotatedPointSampler()
     return MaskPointSampler(
@@ -144,98 +78,158 @@ def build_train_points(train_cfg: ConfigDict):
         point_labels=train_cfg.point_labels)
 
 
-def build_point_head(point_head: dict, mask_head, num_classes: Optional[int]):
-    """Build the point head and complete the mask head config(s).
-
-    ``num_classes`` is stated once, in the box head (as in mmdet's configs);
-    the coarse and point heads take it unless they state it. The mask head
-    (a dict, or a list of per-stage dicts in a cascade) gets what the point
-    head needs of it (Implicit PointRend: how many parameters per box); the
-    config's own values win.
-
-    Returns:
-        tuple: the point head module and the mask head config(s).
-    """
-    if num_classes is not None:
-        point_head = dict(
-            point_head, num_classes=point_head.get('num_classes', num_classes))
-    point_head = DET_MODELS.build(point_head)
-
-    def complete(cfg):
-        if not isinstance(cfg, dict):
-            return cfg
-        if num_classes is not None:
-            cfg = dict(cfg, num_classes=cfg.get('num_classes', num_classes))
-        return dict(point_head.mask_head_args(), **cfg)
-
-    if isinstance(mask_head, (list, tuple)):
-        return point_head, [complete(cfg) for cfg in mask_head]
-    return point_head, complete(mask_head)
-
-
 class PointRendMaskBranch:
-    """The point head, its loss and uncertainty, and everything PointRend
-    does with a coarse prediction: training points and losses, subdivision
-    inference and pasting.
+    """PointRend's mask branch: its modules, its settings and everything
+    PointRend does with a coarse prediction (training points and losses,
+    subdivision, chunking, pasting).
+
+    Built in three moments of the host's ``__init__``
+    (:class:`PointRendHost` calls them): :meth:`configure` before mmdet's
+    ``__init__`` (the settings with defaults), :meth:`build_mask_modules`
+    from mmdet's ``init_mask_head`` (so modules are built in mmdet's
+    order) and :meth:`attach` after it (point head, loss, strategies and
+    the build-time checks).
 
     Args:
-        point_head (nn.Module): The shared point head (registered on the
-            host).
-        loss_point (nn.Module): Loss on ``(R, P)`` point logits and ``[0,
-            1]`` labels (registered on the host).
-        uncertainty (Callable): Point-selection measure on ``(R, 1, ...)``
-            class logits, in training and inference.
-        test_cfg (ConfigDict, optional): ``test_cfg.rcnn`` with
-            :data:`TEST_DEFAULTS`.
+        point_head (dict): Config of the point head (any
+            :class:`BasePointHead`). Its ``num_classes`` and the coarse
+            heads' default to the box head's.
+        loss_point (dict): Loss on ``(R, P)`` point logits and ``[0, 1]``
+            labels. Defaults to mean sigmoid cross-entropy.
+        uncertainty (str): Registered name (mmengine ``FUNCTIONS``) of the
+            point-selection measure on ``(R, 1, ...)`` class logits, in
+            training and inference. Defaults to 'binary_uncertainty'.
+        stage_train_cfg (dict, optional): Keys set in every stage's
+            ``train_cfg.rcnn`` (they win over the stage's own), so that a
+            cascade host's stage list stays as it is. Defaults to None.
     """
 
-    def __init__(self, point_head: nn.Module, loss_point: nn.Module,
-                 uncertainty: Callable, test_cfg: Optional[ConfigDict]):
-        self.point_head = point_head
-        self.loss_point = loss_point
-        self.uncertainty = uncertainty
+    def __init__(self,
+                 point_head: dict,
+                 loss_point: dict = LOSS_POINT,
+                 uncertainty: str = 'binary_uncertainty',
+                 stage_train_cfg: Optional[dict] = None) -> None:
+        self.point_head_cfg = point_head
+        self.loss_point_cfg = loss_point
+        self.uncertainty = build_uncertainty(uncertainty)
+        self.stage_train_cfg = stage_train_cfg
+        self.point_head: Optional[nn.Module] = None
+        self.loss_point: Optional[nn.Module] = None
+        self.stages: List[MaskStage] = []
+        self.num_stages: Optional[int] = None  # None: a single-stage host
+        self.train_cfgs: Optional[list] = None
+        self.test_cfg: Optional[ConfigDict] = None
+        self.host_name = 'roi_head'
+
+    # ------------------------------------------------------------------
+    # building (the host's __init__)
+    # ------------------------------------------------------------------
+    def configure(self, host: str, kwargs: dict) -> dict:
+        """Before mmdet's ``__init__``: the host's ``kwargs`` with the
+        branch's settings (``train_cfg.rcnn`` per stage and
+        ``test_cfg.rcnn`` with defaults, unknown keys reported), and the
+        point head built, whose ``num_classes`` and mask-head arguments
+        complete the mask head config(s)."""
+        self.host_name = host
+        self.num_stages = kwargs.get('num_stages')
+        train_cfg = stage_train_cfgs(
+            kwargs.get('train_cfg'), self.num_stages, self.stage_train_cfg,
+            host)
+        test_cfg = test_cfg_with_defaults(kwargs.get('test_cfg'))
+        if kwargs.get('mask_head') is None or \
+                kwargs.get('mask_roi_extractor') is None:
+            raise ValueError(f'{host} needs mask_roi_extractor (a '
+                             'PointRendGridExtractor) and mask_head')
+        num_classes = box_head_num_classes(kwargs.get('bbox_head'))
+        cfg = dict(self.point_head_cfg)
+        if num_classes is not None:
+            cfg.setdefault('num_classes', num_classes)
+        self.point_head = DET_MODELS.build(cfg)
+
+        def complete(mask_head):
+            if num_classes is not None:
+                mask_head = dict(
+                    mask_head,
+                    num_classes=mask_head.get('num_classes', num_classes))
+            return dict(self.point_head.mask_head_args(), **mask_head)
+
+        mask_head = kwargs['mask_head']
+        if isinstance(mask_head, (list, tuple)):
+            mask_head = [complete(cfg) for cfg in mask_head]
+        else:
+            mask_head = complete(mask_head)
+        self.train_cfgs = None if train_cfg is None else (
+            train_cfg if self.num_stages else [train_cfg])
         self.test_cfg = test_cfg
+        return dict(
+            kwargs,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            mask_head=mask_head)
 
-    @classmethod
-    def attach(cls, host: nn.Module, point_head: nn.Module, loss_point: dict,
-               uncertainty: str) -> 'PointRendMaskBranch':
-        """The branch of RoI head ``host``: the point head and the loss
-        (built from ``loss_point``) are registered on ``host`` as
-        ``point_head`` / ``loss_point`` (state-dict keys
-        ``roi_head.point_head.*``); ``uncertainty`` is a registered name
-        (mmengine ``FUNCTIONS``)."""
-        host.point_head = point_head
-        host.loss_point = DET_MODELS.build(loss_point)
-        return cls(host.point_head, host.loss_point,
-                   build_uncertainty(uncertainty), host.test_cfg)
+    def build_mask_modules(self, host: nn.Module, mask_roi_extractor,
+                           mask_head) -> None:
+        """mmdet's ``init_mask_head``: build each stage's extractor and
+        coarse head and register them on ``host`` as mmdet does
+        (``mask_roi_extractor`` / ``mask_head``, a ``ModuleList`` in a
+        cascade)."""
+        extractors = [
+            DET_MODELS.build(cfg)
+            for cfg in per_stage(mask_roi_extractor, self.num_stages,
+                                 f'{self.host_name}.mask_roi_extractor')
+        ]
+        heads = [
+            DET_MODELS.build(cfg) for cfg in per_stage(
+                mask_head, self.num_stages, f'{self.host_name}.mask_head')
+        ]
+        if self.num_stages is None:
+            host.mask_head, host.mask_roi_extractor = heads[0], extractors[0]
+        else:
+            host.mask_head = nn.ModuleList(heads)
+            host.mask_roi_extractor = nn.ModuleList(extractors)
+        host.share_roi_extractor = False
+        self.stages = [
+            MaskStage(extractor, head)
+            for extractor, head in zip(extractors, heads)
+        ]
 
-    # ------------------------------------------------------------------
-    # build-time checks
-    # ------------------------------------------------------------------
-    def check(self,
-              extractor: nn.Module,
-              mask_head: nn.Module,
-              num_classes: int,
-              train_cfg: Optional[ConfigDict] = None,
-              train_points=None,
-              where: str = 'roi_head',
-              stage: str = '') -> None:
-        """Sizes that must agree between the box head, ``extractor``,
-        ``mask_head`` and the point head, checked once at build time.
-        ``stage`` names the stage in messages (``'[1]'``)."""
+    def attach(self, host: nn.Module) -> None:
+        """After mmdet's ``__init__``: register the point head and the
+        point loss on ``host`` (``point_head`` / ``loss_point``), build each
+        stage's training-point strategy and check that the sizes agree."""
+        if not self.stages:
+            raise ValueError(f'{self.host_name} needs mask_roi_extractor '
+                             'and mask_head')
+        host.point_head = self.point_head
+        host.loss_point = self.loss_point = DET_MODELS.build(
+            self.loss_point_cfg)
+        box_heads = host.bbox_head if self.num_stages else [host.bbox_head]
+        for i, stage in enumerate(self.stages):
+            if self.train_cfgs is not None:
+                stage.train_cfg = self.train_cfgs[i]
+                stage.point_strategy = build_point_strategy(stage.train_cfg)
+            self.check(stage, box_heads[i].num_classes,
+                       '' if self.num_stages is None else f'[{i}]')
+
+    def check(self, stage: MaskStage, num_classes: int, index: str) -> None:
+        """Sizes that must agree between the box head, the stage's
+        extractor and coarse head and the point head, checked once at build
+        time. ``index`` names the stage in messages (``'[1]'``)."""
+        where, extractor, mask_head = (self.host_name, stage.extractor,
+                                       stage.mask_head)
         sizes = {
-            f'{where}.bbox_head{stage}.num_classes': num_classes,
-            f'{where}.mask_head{stage}.num_classes': mask_head.num_classes,
+            f'{where}.bbox_head{index}.num_classes': num_classes,
+            f'{where}.mask_head{index}.num_classes': mask_head.num_classes,
             f'{where}.point_head.num_classes': self.point_head.num_classes,
         }
         if len(set(sizes.values())) != 1:
             raise ValueError(f'num_classes must agree across heads: {sizes}')
         if not hasattr(extractor, 'point_features'):
             raise TypeError(
-                f'{where}.mask_roi_extractor{stage} must sample points (use '
+                f'{where}.mask_roi_extractor{index} must sample points (use '
                 f'PointRendGridExtractor), got {type(extractor).__name__}')
         fine_channels = extractor.out_channels * len(extractor.featmap_indices)
-        for name, head in (('mask_head' + stage, mask_head),
+        for name, head in (('mask_head' + index, mask_head),
                            ('point_head', self.point_head)):
             if head.in_channels != fine_channels:
                 raise ValueError(
@@ -243,39 +237,41 @@ class PointRendMaskBranch:
                     f'extractor gives {fine_channels} channels')
         if extractor.out_size != mask_head.roi_feat_size:
             raise ValueError(
-                f'{where}.mask_roi_extractor{stage}.out_size='
-                f'{extractor.out_size} must equal {where}.mask_head{stage}.'
+                f'{where}.mask_roi_extractor{index}.out_size='
+                f'{extractor.out_size} must equal {where}.mask_head{index}.'
                 f'roi_feat_size={mask_head.roi_feat_size}')
-        if train_cfg is None:
+        if stage.train_cfg is None:
             return
-        mask_size = train_cfg.get('mask_size')
-        if mask_head.uses_mask_targets and mask_size != mask_head.output_size:
+        mask_size = stage.train_cfg.get('mask_size')
+        if mask_head.uses_mask_targets and mask_size != mask_head.mask_size:
             raise ValueError(
-                f'train_cfg.rcnn{stage}.mask_size={mask_size} must equal the '
-                f'coarse mask size {mask_head.output_size} '
+                f'train_cfg.rcnn{index}.mask_size={mask_size} must equal the '
+                f'coarse mask size {mask_head.mask_size} '
                 f'(mask_head.roi_feat_size / 2)')
-        if train_points.needs_coarse_mask() and \
+        if stage.point_strategy.needs_coarse_mask and \
                 not mask_head.seeds_importance_sampling:
             raise ValueError(
                 f'{type(mask_head).__name__} gives no coarse mask to sample '
                 'points by uncertainty from: set train_cfg.rcnn'
-                f"{stage}.point_sampling='uniform' (as detectron2's Implicit "
+                f"{index}.point_sampling='uniform' (as detectron2's Implicit "
                 "PointRend) or 'grid'")
 
     # ------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------
-    @staticmethod
-    def refine_positive_boxes(bbox_head: nn.Module,
-                              sampling_results: List[SamplingResult],
-                              bbox_pred: Tensor) -> None:
-        """``mask_on_refined_boxes``: replace each image's ``pos_priors`` by
-        ``bbox_head``'s decoded predictions (detached).
+    def regress_positive_boxes(self, stage: int, bbox_head: nn.Module,
+                               sampling_results: List[SamplingResult],
+                               bbox_results: dict) -> None:
+        """With the stage's ``mask_on_refined_boxes``: replace each image's
+        ``pos_priors`` by ``bbox_head``'s decoded predictions (detached), so
+        the mask branch trains on the boxes as it sees them at inference.
 
-        ``bbox_pred`` rows follow ``bbox2roi([res.priors])``: per image its
-        positives first, then its negatives.
+        ``bbox_results['bbox_pred']`` rows follow ``bbox2roi([res.priors])``:
+        per image its positives first, then its negatives.
         """
-        start = 0
+        if not self.stages[stage].train_cfg.mask_on_refined_boxes:
+            return
+        bbox_pred, start = bbox_results['bbox_pred'], 0
         for res in sampling_results:
             num_pos = len(res.pos_priors)
             deltas = bbox_pred[start:start + num_pos].detach()
@@ -288,47 +284,44 @@ class PointRendMaskBranch:
             res.pos_priors = bbox_head.bbox_coder.decode(
                 res.pos_priors, deltas)
 
-    def loss(self, coarse_fn: CoarseFn, mask_head: nn.Module, x: Tuple[Tensor],
+    def loss(self,
+             coarse_fn: CoarseFn,
              sampling_results: List[SamplingResult],
-             batch_gt_instances: InstanceList, train_cfg: ConfigDict,
-             train_points) -> dict:
-        """Coarse mask loss and point loss on the positive boxes.
+             batch_gt_instances: InstanceList,
+             stage: int = 0) -> dict:
+        """Coarse-head loss and point loss of ``stage`` on the positive
+        boxes.
 
-        The training-point strategy (``train_points``, from
-        ``train_cfg.point_sampling``) chooses the points, their labels and
-        weights, and how the coarse head is supervised: on mask targets
-        (:class:`MaskPointSampler`) or at annotated points
-        (:class:`AnnotatedPointSampler`, PointSup).
+        The stage's training-point strategy chooses the points and their
+        labels; the coarse head is trained on the mask targets the ground
+        truth gives (detectron2's ``crop_and_resize`` of its raster, soft
+        with ``soft_mask_target``) when it uses them, or at the points when
+        the ground truth has no masks (PointSup).
 
         Args:
-            coarse_fn (Callable): ``(x, rois) -> (PointFeatures, coarse)``
-                of the stage being trained.
-            mask_head (nn.Module): That stage's coarse head.
-            x (tuple[Tensor]): Neck outputs.
+            coarse_fn (Callable): see :data:`CoarseFn`, of this stage.
             sampling_results (list[SamplingResult]): Per image.
             batch_gt_instances (list[InstanceData]): Per image, with
                 ``masks`` as :class:`BitmapMasks` or :class:`PolygonMasks`,
                 or, for point supervision, ``point_coords`` (box-relative)
                 and ``point_labels``.
-            train_cfg (ConfigDict): That stage's ``train_cfg.rcnn``.
-            train_points: That stage's training-point strategy.
+            stage (int): The stage trained. Defaults to 0.
 
         Returns:
-            dict: ``mask_preds`` (coarse logits), ``mask_targets`` and
-            ``loss_mask`` (a dict with the mask head's losses and
+            dict: ``mask_preds`` (coarse output), ``mask_targets`` (or None)
+            and ``loss_mask`` (a dict with the mask head's losses and
             ``loss_point``).
         """
+        stage = self.stages[stage]
         pos_rois = bbox2roi([res.pos_priors for res in sampling_results])
         labels = torch.cat([res.pos_gt_labels for res in sampling_results])
-        features, coarse = coarse_fn(x, pos_rois)
-        points = train_points.sample(coarse, labels, pos_rois,
-                                     sampling_results, batch_gt_instances,
-                                     self.uncertainty)
-        losses, mask_targets = train_points.coarse_loss(
-            mask_head, coarse, labels, points, sampling_results,
-            batch_gt_instances, train_cfg, self.loss_point)
+        features, coarse = coarse_fn(pos_rois)
+        points = stage.point_strategy.sample(
+            PositiveBoxes(pos_rois, labels, coarse, sampling_results,
+                          batch_gt_instances), self.uncertainty)
+        losses, mask_targets = self._coarse_loss(stage, coarse, labels, points)
         predict = self.point_head.predictor(features, coarse, labels)
-        point_logits = predict(points.points,
+        point_logits = predict(points.coords,
                                all_regions(len(pos_rois), pos_rois.device))[:,
                                                                             0]
         if pos_rois.shape[0] == 0:
@@ -344,33 +337,53 @@ class PointRendMaskBranch:
             mask_targets=mask_targets,
             loss_mask=dict(losses, loss_point=loss_point))
 
+    def _coarse_loss(self, stage: MaskStage, coarse: Tensor, labels: Tensor,
+                     points) -> Tuple[dict, Optional[Tensor]]:
+        """The stage's coarse-head losses and the mask targets used."""
+        head, cfg = stage.mask_head, stage.train_cfg
+        if not stage.point_strategy.gives_mask_targets:
+            return head.point_supervised_loss(coarse, labels, points,
+                                              self.loss_point), None
+        mask_targets = None
+        if head.uses_mask_targets:
+            if points.ground_truth is None:  # no positive box
+                mask_targets = coarse.new_zeros(
+                    (0, cfg.mask_size, cfg.mask_size))
+            else:
+                mask_targets = points.ground_truth.mask_targets(
+                    cfg.mask_size,
+                    binary=not cfg.get('soft_mask_target', False))
+        return head.loss(coarse, mask_targets, labels), mask_targets
+
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
-    def refine(self,
-               features: PointFeatures,
-               coarse: Tensor,
-               rois: Tensor,
-               labels: Tensor,
-               mask_head: nn.Module,
-               num_points: int,
-               on_step: Optional[StepCallback] = None) -> Tensor:
-        """Subdivision inference for the predicted class of every box.
+    @property
+    def final_head(self) -> nn.Module:
+        """The coarse head whose prediction inference refines (the last
+        stage's: a cascade's stages are merged by it)."""
+        return self.stages[-1].mask_head
+
+    def refine_masks(self,
+                     coarse_fn: CoarseFn,
+                     rois: Tensor,
+                     labels: Tensor,
+                     on_step: Optional[StepCallback] = None) -> Tensor:
+        """Subdivision inference for the predicted class of every box: the
+        one entry of inference, the tools and the ONNX graph.
 
         The point head gives the predictor (:meth:`BasePointHead.predictor`;
         :class:`PointRendPointHead` evaluates its MLP factorised there, only
         the predicted class's row). Boxes go in chunks of
-        :meth:`chunk_size`; the masks do not depend on the chunking.
+        :meth:`chunk_size`; the masks do not depend on the chunking. While
+        exporting to ONNX the number of boxes is dynamic: one chunk, and
+        the point head prepares its features for ``test_cfg.max_per_img``
+        boxes.
 
         Args:
-            features (PointFeatures): Of ``rois``.
-            coarse (Tensor): The coarse prediction of ``rois``.
+            coarse_fn (Callable): see :data:`CoarseFn`.
             rois (Tensor): ``(R, 5)`` boxes of the whole batch.
             labels (Tensor): ``(R,)`` predicted classes.
-            mask_head (nn.Module): The coarse head that made ``coarse``
-                (says what subdivision starts from).
-            num_points (int): Points the subdivision will predict (the
-                point head may prepare its features for them).
             on_step (Callable, optional): Called per chunk and step with the
                 step's record (see :func:`subdivision_step`) plus
                 ``region_offset``, the first box of the chunk.
@@ -379,7 +392,14 @@ class PointRendMaskBranch:
             Tensor: ``(R, 1, M * s^T, M * s^T)`` logits of the predicted
             class (224x224 with the paper's settings).
         """
-        features = self.point_head.prepare_features(features, num_points)
+        features, coarse = coarse_fn(rois)
+        exporting = torch.onnx.is_in_onnx_export()
+        num_rois = self.test_cfg.max_per_img if exporting else len(rois)
+        features = self.point_head.prepare_features(
+            features, self.num_refined_points(num_rois))
+        if exporting:
+            return self._refine_chunk(features, coarse, rois, labels, 0,
+                                      rois.shape[0], on_step)
         chunk = self.chunk_size(features, rois.device)
         refined = []
         for start in range(0, rois.shape[0], chunk):
@@ -387,34 +407,29 @@ class PointRendMaskBranch:
                 lambda record, start=start: on_step(
                     dict(record, region_offset=start)))
             refined.append(
-                self.refine_chunk(mask_head, features, coarse, rois, labels,
-                                  start, start + chunk, report))
+                self._refine_chunk(features, coarse, rois, labels, start,
+                                   start + chunk, report))
+        if not refined:
+            side = self.final_head.initial_side(
+                self.test_cfg.subdivision_num_points)
+            side *= self.test_cfg.scale_factor**self.test_cfg.subdivision_steps
+            return coarse.new_zeros((0, 1, side, side))
         return torch.cat(refined)
 
-    def refine_chunk(self,
-                     mask_head: nn.Module,
-                     features: PointFeatures,
-                     coarse: Tensor,
-                     rois: Tensor,
-                     labels: Tensor,
-                     start: int = 0,
-                     end: Optional[int] = None,
-                     on_step: Optional[StepCallback] = None) -> Tensor:
-        """Subdivision of the boxes ``start:end`` (all by default): ``(R',
-        1, S, S)`` logits of their predicted class, from ``mask_head``'s
-        coarse prediction ``coarse``. The ONNX graph calls it once on all
-        boxes (their number is dynamic there)."""
+    def _refine_chunk(self, features: PointFeatures, coarse: Tensor,
+                      rois: Tensor, labels: Tensor, start: int, end,
+                      on_step: Optional[StepCallback]) -> Tensor:
+        """Subdivision of the boxes ``start:end``: ``(R', 1, S, S)``
+        logits of their predicted class."""
         cfg = self.test_cfg
-        if end is None:
-            end = rois.shape[0]
         predict = self.point_head.predictor(
             features.select(start, end),
             coarse[start:end],
             labels[start:end],
             inference=True)
-        initial = mask_head.initial_logits(coarse[start:end],
-                                           labels[start:end], predict,
-                                           cfg.subdivision_num_points)
+        initial = self.final_head.initial_logits(coarse[start:end],
+                                                 labels[start:end], predict,
+                                                 cfg.subdivision_num_points)
         return subdivide(
             initial,
             predict,
@@ -457,35 +472,37 @@ class PointRendMaskBranch:
         steps = torch.ceil(torch.log(size / side) / math.log(cfg.scale_factor))
         return steps.clamp(0, cfg.subdivision_steps).long()
 
-    def num_refined_points(self, mask_head: nn.Module, num_rois: int) -> int:
+    def num_refined_points(self, num_rois: int) -> int:
         """Points the subdivision will predict for ``num_rois`` boxes
-        (:func:`plan_subdivision` from ``mask_head``'s coarse mask side)."""
+        (:func:`plan_subdivision` from the side the final coarse head's
+        prediction starts at)."""
         cfg = self.test_cfg
-        side = mask_head.output_size
+        side = self.final_head.initial_side(cfg.subdivision_num_points)
         plan = plan_subdivision(side, side, cfg.subdivision_steps,
                                 cfg.subdivision_num_points, cfg.scale_factor)
         return num_rois * sum(
-            min(cells, cfg.subdivision_num_points)
-            for cells, _, predict in plan if predict)
+            min(step.cells, cfg.subdivision_num_points)
+            for step in plan if step.predict)
 
-    def predict(self, results_list: InstanceList, batch_img_metas: List[dict],
-                rescale: bool, refine: Callable[[Tensor, Tensor],
-                                                Tensor]) -> InstanceList:
+    def predict(self, coarse_fn: CoarseFn, results_list: InstanceList,
+                batch_img_metas: List[dict], rescale: bool) -> InstanceList:
         """Refine and paste the masks of the detected boxes.
 
         Args:
+            coarse_fn (Callable): see :data:`CoarseFn`, of the host.
             results_list (list[InstanceData]): Per image, ``bboxes`` (at the
                 test-image scale), ``labels`` and ``scores``.
             batch_img_metas (list[dict]): Per image, with ``ori_shape`` and
                 ``scale_factor``.
             rescale (bool): Return boxes and masks at the original image
                 scale; otherwise at the test-image scale.
-            refine (Callable): ``(rois, labels) -> (R, 1, S, S)`` logits
-                (the host's ``refine_masks`` on its features).
 
         Returns:
             list[InstanceData]: The same instances with ``masks`` ``(n, H, W)``
-            (bool) and, with ``rescale``, boxes in original pixels.
+            (bool) and, with ``rescale``, boxes in original pixels. With
+            ``drop_empty_boxes`` the output boxes are clipped to the image
+            and those left empty dropped (detectron2's
+            ``detector_postprocess``).
         """
         out_shapes, out_boxes = [], []
         for i, (res, meta) in enumerate(zip(results_list, batch_img_metas)):
@@ -500,7 +517,7 @@ class PointRendMaskBranch:
                 img_w = int(
                     np.round(meta['ori_shape'][1] * meta['scale_factor'][0]))
             if self.test_cfg.drop_empty_boxes:
-                boxes, keep = _clip_nonempty(boxes, img_h, img_w)
+                boxes, keep = clip_nonempty(boxes, img_h, img_w)
                 results_list[i] = res[keep]
             out_shapes.append((img_h, img_w))
             out_boxes.append(boxes)
@@ -509,7 +526,7 @@ class PointRendMaskBranch:
         labels = torch.cat([res.labels for res in results_list])
         probs = None
         if rois.shape[0] > 0:
-            probs = refine(rois, labels).sigmoid()
+            probs = self.refine_masks(coarse_fn, rois, labels).sigmoid()
             probs = probs.split([len(res) for res in results_list])
         for i, res in enumerate(results_list):
             res.bboxes = out_boxes[i]
@@ -517,66 +534,3 @@ class PointRendMaskBranch:
                 probs[i][:, 0] if probs is not None else None, res.bboxes,
                 *out_shapes[i], self.test_cfg.mask_thr_binary)
         return results_list
-
-
-def _clip_nonempty(boxes: Tensor, img_h: int,
-                   img_w: int) -> Tuple[Tensor, Tensor]:
-    """detectron2's ``detector_postprocess`` on output boxes: clip ``(n, 4)``
-    boxes to the image and keep those that still have an area.
-
-    Returns:
-        tuple: the kept clipped boxes and the ``(n,)`` bool keep mask.
-    """
-    x0, y0, x1, y1 = boxes.unbind(1)
-    boxes = torch.stack([
-        x0.clamp(0, img_w),
-        y0.clamp(0, img_h),
-        x1.clamp(0, img_w),
-        y1.clamp(0, img_h)
-    ], 1)
-    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-    return boxes[keep], keep
-
-
-def paste_masks(probs: Optional[Tensor], boxes: Tensor, img_h: int, img_w: int,
-                threshold: float) -> Tensor:
-    """Paste box-relative probability maps into the image, one box at a time.
-
-    Each mask is resampled only over the pixels around its own box
-    (MMDetection's ``_do_paste_mask`` with ``skip_empty``), so the cost is the
-    sum of the box areas and the memory one ``(H, W)`` bool per box.
-
-    Args:
-        probs (Tensor, optional): ``(n, S, S)`` probabilities; None if n = 0.
-        boxes (Tensor): ``(n, 4)`` boxes in the output image's pixels.
-        img_h (int): Output height.
-        img_w (int): Output width.
-        threshold (float): Binarisation threshold; a negative one returns
-            ``uint8`` maps of ``255 * prob`` instead (mmdet's convention).
-
-    Returns:
-        Tensor: ``(n, img_h, img_w)`` bool (or uint8) masks.
-    """
-    dtype = torch.bool if threshold >= 0 else torch.uint8
-    masks = torch.zeros((len(boxes), img_h, img_w),
-                        dtype=dtype,
-                        device=boxes.device)
-    if probs is None or len(boxes) == 0:
-        return masks
-    x0, y0, x1, y1 = boxes.unbind(1)
-    # Boxes without area or without any overlap with the image paste nothing.
-    valid = (x1 > x0) & (y1 > y0) & (x1 > 0) & (y1 > 0) & (x0 < img_w) & \
-        (y0 < img_h) & torch.isfinite(boxes).all(1)
-    for i in torch.nonzero(valid)[:, 0].tolist():
-        pasted, (rows, cols) = _do_paste_mask(
-            probs[i][None, None],
-            boxes[i][None],
-            img_h,
-            img_w,
-            skip_empty=True)
-        if threshold >= 0:
-            pasted = pasted[0] >= threshold
-        else:
-            pasted = (pasted[0] * 255).to(torch.uint8)
-        masks[i, rows, cols] = pasted
-    return masks

@@ -1,7 +1,7 @@
 """Pure-tensor point utilities shared by every PointRend head, a module per
 concern: ``point_uncertainty``, ``point_grids``, ``point_sampling`` (with its
-ONNX forms), ``importance_sampling``, ``subdivision``, ``point_features``
-and ``mask_raster``.
+ONNX forms), ``importance_sampling``, ``subdivision``, ``point_features``,
+``mask_raster`` and ``mask_pasting``.
 
 Shape shorthand used throughout this module:
 
@@ -26,6 +26,7 @@ these functions to MMDetection / MMSegmentation.
 """
 from .importance_sampling import (sample_training_points,
                                   top_uncertain_grid_points)
+from .mask_pasting import clip_nonempty, paste_masks
 from .mask_raster import (MaskWindows, bilinear_point_labels, box_mask_targets,
                           nearest_point_labels, polygon_window,
                           rasterise_windows, read_windows)
@@ -37,8 +38,8 @@ from .point_sampling import (bilinear_dense, bilinear_gather,
                              sample_image_features, scale_points, size_min)
 from .point_uncertainty import (UncertaintyFn, binary_uncertainty,
                                 margin_uncertainty)
-from .subdivision import (PointPredictor, StepCallback, plan_subdivision,
-                          subdivide, subdivision_step)
+from .subdivision import (PointPredictor, StepCallback, SubdivisionStep,
+                          plan_subdivision, subdivide, subdivision_step)
 
 __all__ = [
     'bilinear_dense', 'scale_points', 'size_min', 'bilinear_gather',
@@ -49,5 +50,6 @@ __all__ = [
     'subdivide', 'plan_subdivision', 'MaskWindows', 'read_windows',
     'polygon_window', 'rasterise_windows', 'bilinear_point_labels',
     'nearest_point_labels', 'box_mask_targets', 'PointFeatures', 'all_regions',
-    'PointPredictor', 'StepCallback', 'UncertaintyFn'
+    'PointPredictor', 'StepCallback', 'UncertaintyFn', 'SubdivisionStep',
+    'paste_masks', 'clip_nonempty'
 ]

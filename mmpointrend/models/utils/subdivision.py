@@ -6,13 +6,14 @@ loop, each taking a "predict these points" callable.
 Shape and coordinate shorthand: see :mod:`mmpointrend.models.utils`. Pure
 tensors: no registries, no mm data structures.
 """
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .importance_sampling import top_uncertain_grid_points
+from .point_sampling import size_min
 from .point_uncertainty import UncertaintyFn
 
 #: ``point_predictor(points, regions) -> logits``: given relative ``points``
@@ -134,29 +135,69 @@ def subdivision_step(logits: Tensor,
     return logits
 
 
-def plan_subdivision(height,
-                     width,
-                     num_steps: int,
-                     num_points: int,
-                     scale_factor: int = 2) -> List[Tuple[int, bool, bool]]:
-    """What each of ``num_steps`` subdivision steps of an ``height x width``
-    prediction does: ``(cells, covered, predict)`` per step.
+class SubdivisionStep(NamedTuple):
+    """One step of a :func:`plan_subdivision` plan: ``size`` ``(h, w)`` of
+    its (upsampled) grid, ``cells`` ``h * w``, ``covered`` when the step
+    after it selects every cell of this one's grid anyway, and ``predict``
+    whether it predicts points (else it only upsamples)."""
 
-    ``cells`` is the number of cells of the step's (upsampled) grid; a step
-    is ``covered`` when the step after it selects every cell of its own grid
-    anyway (``num_points >= scale_factor^2 * cells``), and then it only
-    upsamples unless it is the last (``predict`` False): its predictions
-    would all be overwritten (the same shortcut as detectron2 and
-    MMDetection). A step predicts ``min(cells, num_points)`` points per
-    region. Inference (:func:`subdivide`), the heads' feature preparation
-    and the ONNX graphs all read this one plan.
+    size: Tuple
+    cells: Any
+    covered: bool
+    predict: bool
+
+
+def plan_subdivision(
+        height,
+        width,
+        num_steps: Optional[int],
+        num_points: int,
+        scale_factor: int = 2,
+        target: Optional[Sequence] = None) -> List[SubdivisionStep]:
+    """The plan of every subdivision, instance and semantic: what each
+    step of refining an ``height x width`` prediction does.
+
+    Each step multiplies the side by ``scale_factor``. ``target`` is the
+    semantic head's input size ``(H, W)``: with ``num_steps=None`` the steps
+    go until it, each capped at it; sizes may be traced tensors (ONNX
+    export: the step count is the traced size's, the sizes follow the
+    input).
+
+    Without a target, a step is ``covered`` when the step after it selects
+    every cell of its grid anyway (``num_points >= scale_factor^2 *
+    cells``), and then it only upsamples unless it is the last: its
+    predictions would all be overwritten (the same shortcut as detectron2
+    and MMDetection). With a target every step predicts (mmseg's rule; a
+    traced size would fix the shortcut to the traced input). A step
+    predicts ``min(cells, num_points)`` points per region. Inference
+    (:func:`subdivide`), the heads' feature preparation and the ONNX graphs
+    all read this one plan.
     """
+    cap = None
+    if num_steps is None:
+        if target is None:
+            raise ValueError('subdivision_steps=None (until the input size) '
+                             'needs a target size')
+        num_steps, h, w = 0, int(height), int(width)
+        while h < int(target[0]) or w < int(target[1]):
+            h = min(h * scale_factor, int(target[0]))
+            w = min(w * scale_factor, int(target[1]))
+            num_steps += 1
+        cap = target
     plan = []
     for step in range(num_steps):
         height, width = height * scale_factor, width * scale_factor
+        if cap is not None:
+            height, width = size_min(height, cap[0]), size_min(width, cap[1])
+        if target is not None:
+            plan.append(
+                SubdivisionStep((height, width), height * width, False, True))
+            continue
         cells = height * width
         covered = num_points >= scale_factor**2 * cells
-        plan.append((cells, covered, not (covered and step < num_steps - 1)))
+        plan.append(
+            SubdivisionStep((height, width), cells, covered,
+                            not (covered and step < num_steps - 1)))
     return plan
 
 
@@ -167,7 +208,8 @@ def subdivide(logits: Tensor,
               num_points: int,
               scale_factor: int = 2,
               region_steps: Optional[Tensor] = None,
-              on_step: Optional[StepCallback] = None) -> Tensor:
+              on_step: Optional[StepCallback] = None,
+              target: Optional[Sequence] = None) -> Tensor:
     """Adaptive subdivision inference: ``num_steps`` subdivision steps, as
     :func:`plan_subdivision` plans them (a step whose cells the next step
     selects anyway is only upsampled, unless it is the last).
@@ -183,13 +225,17 @@ def subdivide(logits: Tensor,
             refined for (resolution-adaptive inference); later steps only
             upsample it. Defaults to None (``num_steps`` for all).
         on_step (Callable, optional): see :data:`StepCallback`.
+        target (Sequence, optional): ``(H', W')`` the sizes are capped at
+            (semantic: the input size; ``num_steps`` None: until it).
+            Defaults to None.
 
     Returns:
-        Tensor: ``(R, K, H * s^T, W * s^T)`` logits.
+        Tensor: ``(R, K, H * s^T, W * s^T)`` logits (capped at
+        ``target``).
     """
     plan = plan_subdivision(logits.shape[-2], logits.shape[-1], num_steps,
-                            num_points, scale_factor)
-    for step, (_, covered, predict) in enumerate(plan):
+                            num_points, scale_factor, target)
+    for step, (size, _, covered, predict) in enumerate(plan):
         regions = None
         if region_steps is not None:
             keep = region_steps > step
@@ -203,6 +249,7 @@ def subdivide(logits: Tensor,
             uncertainty_fn,
             num_points,
             scale_factor,
+            output_size=None if target is None else size,
             predict=predict,
             regions=regions,
             on_step=on_step)

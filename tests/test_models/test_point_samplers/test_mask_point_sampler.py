@@ -10,7 +10,7 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
 from pycocotools import mask as mask_utils
 
-from mmpointrend.models.point_samplers import MaskPointSampler
+from mmpointrend.models.point_samplers import MaskPointSampler, PositiveBoxes
 from mmpointrend.models.uncertainty import build_uncertainty
 
 
@@ -28,8 +28,9 @@ def sample_batch(sampler, polygons=True, seed=0):
     rois = bbox2roi([r.pos_priors for r in results])
     labels = torch.cat([r.pos_gt_labels for r in results])
     coarse = torch.randn(len(rois), 5, 7, 7)
-    points = sampler.sample(coarse, labels, rois, results, gts,
-                            build_uncertainty('binary_uncertainty'))
+    points = sampler.sample(
+        PositiveBoxes(rois, labels, coarse, results, gts),
+        build_uncertainty('binary_uncertainty'))
     return points, results, gts, rois
 
 
@@ -52,8 +53,8 @@ def test_labels_and_targets_are_the_full_rasters(polygons):
     import torch.nn.functional as F
     from mmcv.ops import roi_align
     points, results, gts, rois = sample_batch(MaskPointSampler(), polygons)
-    assert points.points.shape == (8, 196, 2)
-    img_points = rois[:, None, 1:3] + points.points * (
+    assert points.coords.shape == (8, 196, 2)
+    img_points = rois[:, None, 1:3] + points.coords * (
         rois[:, None, 3:] - rois[:, None, 1:3])
     expected, targets = [], []
     for i, (res, gt) in enumerate(zip(results, gts)):
@@ -78,7 +79,7 @@ def test_labels_and_targets_are_the_full_rasters(polygons):
 def test_nearest_labels_are_zero_or_one():
     bilinear, *_ = sample_batch(MaskPointSampler())
     nearest, *_ = sample_batch(MaskPointSampler(point_labels='nearest'))
-    assert torch.equal(bilinear.points, nearest.points)
+    assert torch.equal(bilinear.coords, nearest.coords)
     assert set(nearest.labels.unique().tolist()) == {0.0, 1.0}
     # the two agree away from the boundary
     far = (bilinear.labels == 0) | (bilinear.labels == 1)
@@ -101,17 +102,20 @@ def test_ground_truth_without_masks_or_with_other_masks():
     no_masks = InstanceData(bboxes=gt.bboxes, labels=gt.labels)
     with pytest.raises(ValueError, match="point_sampling='annotated'"):
         sampler.sample(
-            torch.zeros(2, 5, 7, 7), gt.labels, rois, [res], [no_masks], None)
+            PositiveBoxes(rois, gt.labels, torch.zeros(2, 5, 7, 7), [res],
+                          [no_masks]), None)
     other = InstanceData(
         bboxes=gt.bboxes, labels=gt.labels, masks=['rle', 'rle'])
     with pytest.raises(TypeError, match='BitmapMasks or PolygonMasks'):
         sampler.sample(
-            torch.zeros(2, 5, 7, 7), gt.labels, rois, [res], [other], None)
+            PositiveBoxes(rois, gt.labels, torch.zeros(2, 5, 7, 7), [res],
+                          [other]), None)
 
 
 def test_no_positive_boxes():
     sampler = MaskPointSampler(mode='uniform')
     points = sampler.sample(
-        torch.zeros(0, 5, 7, 7), torch.zeros(0, dtype=torch.long),
-        torch.zeros(0, 5), [], [], None)
+        PositiveBoxes(
+            torch.zeros(0, 5), torch.zeros(0, dtype=torch.long),
+            torch.zeros(0, 5, 7, 7), [], []), None)
     assert points.labels.shape == (0, 196) and points.ground_truth is None

@@ -2,22 +2,15 @@ import copy
 
 import pytest
 import torch
-from helpers import (det_sample, feats, positive_sampling_result, random_boxes,
+from helpers import (build_roi_head, det_sample, feats,
+                     positive_sampling_result, random_boxes,
                      small_roi_head_cfg)
 from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 
 
-def _build(**overrides):
-    cfg = small_roi_head_cfg()
-    cfg.update(overrides)
-    head = MODELS.build(cfg)
-    head.init_weights()
-    return head
-
-
 def test_loss_shapes_and_gradients_polygons_and_bitmaps():
-    head = _build()
+    head = build_roi_head()
     x = tuple(f.requires_grad_() for f in feats(batch=2))
     samples = [det_sample(seed=0), det_sample(seed=1, polygons=False)]
     losses = head.loss(x, [s.proposals for s in samples], samples)
@@ -31,7 +24,7 @@ def test_loss_shapes_and_gradients_polygons_and_bitmaps():
 
 
 def test_loss_with_images_without_gt():
-    head = _build()
+    head = build_roi_head()
     x = feats(batch=2)
     empty = det_sample(seed=3, num_gt=0)
     mixed = [det_sample(seed=2), empty]
@@ -51,7 +44,7 @@ def test_loss_with_images_without_gt():
 def test_point_labels_follow_polygons():
     """Points of a box equal to its GT polygon's box get the polygon's
     labels."""
-    head = _build(
+    head = build_roi_head(
         train_cfg=dict(
             small_roi_head_cfg().train_cfg,
             num_points=16 * 16,
@@ -61,9 +54,13 @@ def test_point_labels_follow_polygons():
     from mmdet.structures.bbox import bbox2roi
     gt = sample.gt_instances
     res = positive_sampling_result(gt, gt.bboxes, torch.tensor([0]))
-    points = head.train_points.sample(
-        torch.zeros(1, 5, 7, 7), torch.tensor([0]), bbox2roi([res.pos_priors]),
-        [res], [sample.gt_instances], head.point_rend.uncertainty)
+    from mmpointrend.models.point_samplers import PositiveBoxes
+    branch = head.mask_branch
+    points = branch.stages[0].point_strategy.sample(
+        PositiveBoxes(
+            bbox2roi([res.pos_priors]), torch.tensor([0]),
+            torch.zeros(1, 5, 7, 7), [res], [sample.gt_instances]),
+        branch.uncertainty)
     grid = points.labels.reshape(16, 16)
     assert abs(grid.mean().item() - 0.5) < 0.08
     assert grid[8, 8] == 1 and grid[0, 0] == 0 and grid[15, 15] == 0
@@ -91,7 +88,7 @@ def _metas(n, img_size=256, scale=1.0):
 
 
 def test_predict_mask_mixed_empty_batch_and_rescale():
-    head = _build().eval()
+    head = build_roi_head().eval()
     x = feats(batch=3)
     with torch.no_grad():
         res = head.predict_mask(
@@ -111,7 +108,7 @@ def test_predict_mask_mixed_empty_batch_and_rescale():
 
 
 def test_masks_stay_inside_their_boxes_and_odd_boxes():
-    head = _build().eval()
+    head = build_roi_head().eval()
     x = feats(batch=1)
     r = InstanceData()
     r.bboxes = torch.tensor([[10., 10., 60., 50.], [30., 30., 30., 70.],
@@ -141,7 +138,7 @@ def test_drop_empty_boxes_as_detectron2(rescale):
                           [300., 300., 400., 400.], [-50., 10., 5., 40.],
                           [20., 40., 250., 40.]])
 
-    head = _build().eval()
+    head = build_roi_head().eval()
 
     def run(drop):
         head.test_cfg.drop_empty_boxes = drop
@@ -174,7 +171,7 @@ def test_drop_empty_boxes_as_detectron2(rescale):
 
 
 def test_refine_chunks_give_identical_masks():
-    head = _build().eval()
+    head = build_roi_head().eval()
     x = feats(batch=2)
     rois = torch.cat(
         [torch.tensor([[0.]] * 5 + [[1.]] * 4),
@@ -186,7 +183,7 @@ def test_refine_chunks_give_identical_masks():
         # one chunk of all 9 boxes, chunks of 2, one box at a time
         for budget in (1024, 2.5, 1e-3):
             head.test_cfg.chunk_memory_mb = budget
-            sizes.append(head.point_rend.chunk_size(features, rois.device))
+            sizes.append(head.mask_branch.chunk_size(features, rois.device))
             outputs.append(head.refine_masks(x, rois, labels))
     assert sizes[0] >= 9 and sizes[2] == 1 and 1 < sizes[1] < 9
     assert outputs[0].shape == (9, 1, 224, 224)
@@ -229,8 +226,8 @@ def test_build_time_checks():
 
 def test_mask_on_refined_boxes_switch():
     torch.manual_seed(0)
-    plain = _build()
-    cascade = _build(
+    plain = build_roi_head()
+    cascade = build_roi_head(
         train_cfg=dict(
             small_roi_head_cfg().train_cfg, mask_on_refined_boxes=True))
     cascade.load_state_dict(plain.state_dict())
@@ -273,7 +270,7 @@ def test_refine_fine_projection_paths_agree(monkeypatch):
     both equal the plain (unfactorised) point head."""
     from mmpointrend.models.utils import (binary_uncertainty, point_sample,
                                           subdivide)
-    head = _build().eval()
+    head = build_roi_head().eval()
     torch.nn.init.normal_(head.point_head.fc_logits.weight, std=0.3)
     x = feats(batch=2)
     rois = torch.cat(
@@ -282,10 +279,11 @@ def test_refine_fine_projection_paths_agree(monkeypatch):
     labels = torch.tensor([0, 3, 1, 4, 2])
     with torch.no_grad():
         monkeypatch.setattr(
-            type(head), 'num_refined_points', lambda self, n: 10**9)
+            type(head.mask_branch), "num_refined_points",
+            lambda self, n: 10**9)
         projected = head.refine_masks(x, rois, labels)
         monkeypatch.setattr(
-            type(head), 'num_refined_points', lambda self, n: 0)
+            type(head.mask_branch), "num_refined_points", lambda self, n: 0)
         direct = head.refine_masks(x, rois, labels)
         features, coarse = head.coarse_predictions(x, rois)
 
@@ -312,7 +310,7 @@ def test_adaptive_resolution_stops_small_boxes_early():
     with torch.no_grad():
         full = head.refine_masks(x, rois, labels)
         head.test_cfg.adaptive_resolution = True
-        assert head.point_rend.region_steps(rois, 7).tolist() == [0, 3, 5]
+        assert head.mask_branch.region_steps(rois, 7).tolist() == [0, 3, 5]
         adaptive = head.refine_masks(x, rois, labels)
         coarse = head.coarse_predictions(x, rois)[1][torch.arange(3), labels]
     up = coarse[:1, None]
@@ -329,7 +327,7 @@ def test_degenerate_ground_truth_trains():
     outside the image: finite losses, no crash."""
     import numpy as np
     from mmdet.structures.mask import PolygonMasks
-    head = _build()
+    head = build_roi_head()
     x = feats(batch=1)
     sample = det_sample(seed=0, num_gt=3)
     gt = sample.gt_instances
@@ -350,7 +348,7 @@ def test_degenerate_ground_truth_trains():
 
 
 def test_nan_and_inf_features_give_masks_not_crashes():
-    head = _build().eval()
+    head = build_roi_head().eval()
     x = list(feats(batch=1))
     x[0][0, :, 10:20, 10:20] = float('nan')
     x[0][0, :, 30:40, 30:40] = float('inf')
