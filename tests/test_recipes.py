@@ -1,6 +1,7 @@
 """The README's "PointRend on your model" recipes, copied from the README as
 written, applied to mmdet and mmseg configs this project does not ship: each
-builds, trains a step and infers (instance: refined 224x224 masks)."""
+builds, trains a step and infers (RoI hosts: refined 224x224 masks; RTMDet-
+Ins: image-size masks)."""
 import glob
 import os.path as osp
 import re
@@ -105,6 +106,48 @@ def test_instance_recipe_on_an_unshipped_mmdet_config(recipe, host, replace,
         refined = head.refine_masks(x, rois, torch.tensor([0, 5]))
         results = model(**data, mode='predict')
     assert refined.shape == (2, 1, 224, 224)
+    for res, sample in zip(results, packed['data_samples']):
+        assert res.pred_instances.masks.shape[1:] == sample.ori_shape
+
+
+DENSE_HOSTS = [
+    # RTMDet-Ins m: CSPNeXt widen 0.75, its stride-4 stage has 96 channels
+    ('mmdet::rtmdet/rtmdet-ins_m_8xb32-300e_coco.py',
+     (('fine_channels=64', 'fine_channels=96'), )),
+    # RTMDet-Ins x: widen 1.25, 160 channels
+    ('mmdet::rtmdet/rtmdet-ins_x_8xb16-300e_coco.py',
+     (('fine_channels=64', 'fine_channels=160'), )),
+]
+
+
+@pytest.mark.parametrize('host,replace', DENSE_HOSTS)
+def test_rtmdet_ins_recipe_on_an_unshipped_mmdet_config(
+        host, replace, tmp_path):
+    from helpers import cpu_model_cfg
+    from mmdet.registry import MODELS
+    from mmdet.testing import demo_mm_inputs
+    assert host not in _shipped()
+    cfg = _apply('mmdet-rtmdet-ins', host, tmp_path, replace)
+    model = MODELS.build(cpu_model_cfg(cfg.model))
+    assert type(model.bbox_head).__name__ == 'PointRendRTMDetInsHead'
+    torch.manual_seed(0)
+    packed = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 128, 160), (3, 128, 160)],  # RTMDet: one size
+        num_items=[3, 1],
+        num_classes=80,
+        with_mask=True)
+    model.train()
+    losses = model(**model.data_preprocessor(packed, True), mode='loss')
+    assert 'loss_point' in losses
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    model.eval()
+    model.bbox_head.test_cfg.score_thr = 0.0
+    with torch.no_grad():
+        results = model(
+            **model.data_preprocessor(packed, False), mode='predict')
     for res, sample in zip(results, packed['data_samples']):
         assert res.pred_instances.masks.shape[1:] == sample.ori_shape
 

@@ -37,6 +37,16 @@ def pointrend_roi_head(detector):
 
     from mmpointrend.models.roi_heads import PointRendInstanceRoIHead
     roi_head = getattr(detector, 'roi_head', None)
+    if roi_head is None:
+        head = getattr(detector, 'bbox_head', None)
+        host = type(head).__name__ if head is not None else 'no RoI head'
+        raise NotImplementedError(
+            f'ONNX export of {type(detector).__name__} ({host}) is not '
+            'supported: the exported graphs hold a two-stage detector\'s '
+            'RoI head (RPN, box head, RoIAlign); a one-stage host such as '
+            "RTMDet-Ins would need its own graph of mmdet's head and "
+            'post-processing. Export a PointRendInstanceRoIHead detector, '
+            'or run it in PyTorch')
     name = type(roi_head).__name__
     if isinstance(roi_head, CascadeRoIHead):
         raise NotImplementedError(

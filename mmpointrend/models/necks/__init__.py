@@ -1,0 +1,3 @@
+from .fine_level_neck import FineLevelNeck
+
+__all__ = ['FineLevelNeck']
