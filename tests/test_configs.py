@@ -18,9 +18,11 @@ CONFIGS = sorted(
 # each config's model, loaded once for the parametrisations below
 MODEL_CFGS = {c: Config.fromfile(osp.join(REPO, c)).model for c in CONFIGS}
 INSTANCE = [c for c in CONFIGS if 'roi_head' in MODEL_CFGS[c]]
-# one-stage hosts (RTMDet-Ins): tests/test_dense_configs.py trains them
+# one-stage hosts (RTMDet-Ins, Mask2Former): tests/test_dense_configs.py
+# trains them
 DENSE = [
-    c for c in CONFIGS if c not in INSTANCE and 'bbox_head' in MODEL_CFGS[c]
+    c for c in CONFIGS if c not in INSTANCE and (
+        'bbox_head' in MODEL_CFGS[c] or 'panoptic_head' in MODEL_CFGS[c])
 ]
 SEMANTIC = [c for c in CONFIGS if c not in INSTANCE + DENSE]
 

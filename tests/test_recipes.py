@@ -152,6 +152,40 @@ def test_rtmdet_ins_recipe_on_an_unshipped_mmdet_config(
         assert res.pred_instances.masks.shape[1:] == sample.ori_shape
 
 
+@pytest.mark.parametrize('host', [
+    'mmdet::mask2former/mask2former_r101_8xb2-lsj-50e_coco.py',
+])
+def test_mask2former_recipe_on_an_unshipped_mmdet_config(host, tmp_path):
+    from helpers import cpu_model_cfg
+    from mmdet.registry import MODELS
+    from mmdet.testing import demo_mm_inputs
+    assert host not in _shipped()
+    cfg = _apply('mmdet-mask2former', host, tmp_path)
+    cfg.model.data_preprocessor.batch_augments = None  # no 1024 padding
+    model = MODELS.build(cpu_model_cfg(cfg.model))
+    assert type(model).__name__ == 'PointRendMask2Former'
+    assert model.backbone.depth == 101
+    torch.manual_seed(0)
+    packed = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 128, 160), (3, 96, 128)],
+        num_items=[3, 1],
+        num_classes=80,
+        with_mask=True)
+    model.train()
+    losses = model(**model.data_preprocessor(packed, True), mode='loss')
+    assert 'loss_point' in losses
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    model.eval()
+    with torch.no_grad():
+        results = model(
+            **model.data_preprocessor(packed, False), mode='predict')
+    for res, sample in zip(results, packed['data_samples']):
+        assert res.pred_instances.masks.shape[1:] == sample.ori_shape
+
+
 SEMANTIC_HOSTS = [
     # one head: the PointRend head is the second stage
     ('mmseg::pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py', (), 2),

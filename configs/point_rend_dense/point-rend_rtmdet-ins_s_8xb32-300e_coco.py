@@ -2,7 +2,7 @@
 # the backbone's stride-4 stage (64 channels) is the fine map.
 _base_ = [
     'mmdet::rtmdet/rtmdet-ins_s_8xb32-300e_coco.py',
-    '../_base_/models/point-rend_rtmdet-ins.py'
+    '../_base_/models/point-rend_dense.py'
 ]
 custom_imports = dict(imports=['mmpointrend'], allow_failed_imports=False)
 

@@ -84,6 +84,13 @@ def parse_args():
         help='whole-model inference (images/s, peak memory, split into '
         'backbone / RPN + box head / mask branch) of our PointRend, '
         "mmdet's PointRend and the 4x conv Mask R-CNN, 100 detections")
+    parser.add_argument(
+        '--dense',
+        action='store_true',
+        help='also compare PointRend on RTMDet-Ins with the host: the '
+        'refinement of 100 instances at 800x1333 against the host\'s own '
+        'mask post-processing, and a training step with the dense mask '
+        'loss at mask_loss_stride 4 and 1 against PointSampledMaskLoss')
     parser.add_argument('--out', help='write the table (markdown) here')
     return parser.parse_args()
 
@@ -360,6 +367,157 @@ def train_step_case(device, repeat, num_gt=15, img_hw=(800, 1216)):
 MASK_RCNN_CFG = osp.join(
     REPO, 'configs/mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-1x-iter_coco.py')
 
+RTMDET_PR_CFG = osp.join(
+    REPO, 'configs/point_rend_dense/'
+    'point-rend_rtmdet-ins_tiny_8xb32-300e_coco.py')
+
+
+def _cpu_model(cfg, device):
+    """A model config with SyncBN as BN and no pretrained download."""
+    from mmdet.registry import MODELS
+    cfg = copy.deepcopy(cfg)
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in list(node.items()):
+                if key == 'norm_cfg' and isinstance(value, dict) and \
+                        value.get('type') == 'SyncBN':
+                    node[key] = dict(value, type='BN')
+                elif key == 'init_cfg' and isinstance(value, dict) and \
+                        value.get('type') == 'Pretrained':
+                    node[key] = None
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(cfg)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    return model.to(device)
+
+
+def dense_refinement_case(device, repeat, num=100, img_hw=(800, 1333)):
+    """RTMDet-Ins tiny + PointRend: its post-processing of ``num`` kept
+    instances (refinement in each box up to the image's resolution,
+    pasting around the box) against the host's own (every stride-8 mask
+    upsampled to the image), same instances, random weights."""
+    from mmdet.models.dense_heads import RTMDetInsSepBNHead
+    from mmdet.utils import register_all_modules
+    from mmengine.config import ConfigDict
+    register_all_modules()
+    model = _cpu_model(Config.fromfile(RTMDET_PR_CFG).model, device).eval()
+    head = model.bbox_head
+    torch.nn.init.normal_(head.point_head.fc_logits.weight, std=0.05)
+    g = torch.Generator().manual_seed(0)
+    h, w = img_hw
+    pad_h, pad_w = -(-h // 32) * 32, -(-w // 32) * 32
+    size = torch.rand(num, 2, generator=g) * 0.4 * min(h, w) + 16
+    xy = torch.rand(num, 2, generator=g) * (torch.tensor([w, h]) - size)
+    boxes = torch.cat([xy, xy + size], 1)
+    results = InstanceData(
+        bboxes=boxes,
+        priors=torch.cat(
+            [xy + size / 2, torch.full((num, 2), 8.)], 1),
+        scores=torch.rand(num, generator=g),
+        labels=torch.randint(80, (num, ), generator=g),
+        kernels=torch.randn(num, head.num_gen_params, generator=g) * 0.5)
+    results = results.to(device)
+    mask_feat = torch.randn(
+        head.num_prototypes, pad_h // 8, pad_w // 8, generator=g).to(device)
+    fine = torch.randn(
+        1, head.point_head.in_channels, pad_h // 4, pad_w // 4,
+        generator=g).to(device)
+    meta = dict(img_shape=img_hw, ori_shape=img_hw, scale_factor=(1., 1.))
+    cfg = ConfigDict(head.test_cfg)
+    cfg.nms = dict(type='nms', iou_threshold=1.0)  # keep all of them
+
+    def host():
+        return RTMDetInsSepBNHead._bbox_mask_post_process(
+            head, results.clone(), mask_feat, cfg, True, True, meta)
+
+    def ours():
+        with head.mask_refiner.reading(fine):
+            head._image_of = {id(meta): 0}
+            try:
+                return head._bbox_mask_post_process(results.clone(), mask_feat,
+                                                    cfg, True, True, meta)
+            finally:
+                del head._image_of
+
+    with torch.no_grad():
+        ours(), host()  # warm-up
+        t_host, m_host = run(host, repeat, device)
+        t_ours, m_ours = run(ours, repeat, device)
+        a, b = host(), ours()
+    agree = float((a.masks == b.masks).float().mean())
+    return ('\n\nRTMDet-Ins tiny post-processing of '
+            f'{num} instances at {h}x{w} (same instances and weights):\n\n'
+            '| | host (mmdet) | + PointRend | ratio |\n|---|---|---|---|\n'
+            f'| time (s) | {t_host:.2f} | {t_ours:.2f} | '
+            f'{t_ours / t_host:.2f}x |\n'
+            f'| peak mem (MB) | {m_host:.0f} | {m_ours:.0f} | '
+            f'{m_ours / max(m_host, 1):.2f}x |\n'
+            f'| pixels equal to the host\'s masks | | {100 * agree:.2f}% | |')
+
+
+def dense_loss_case(device, repeat, num_gt=20, img_hw=(640, 640)):
+    """One training step of RTMDet-Ins tiny (forward and backward, batch
+    2, ``num_gt`` instances per image): mmdet's dense mask loss at
+    ``mask_loss_stride`` 4 and 1 against :class:`PointSampledMaskLoss`
+    (stride-8 logits vs full-resolution masks at 112x112 points per
+    instance)."""
+    from mmdet.testing import demo_mm_inputs
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    base = Config.fromfile(RTMDET_PR_CFG).model
+    variants = {}
+    for name, head_update in (
+        ('dense, mask_loss_stride=4', dict(mask_loss_stride=4)),
+        ('dense, mask_loss_stride=1', dict(mask_loss_stride=1)),
+        ('PointSampledMaskLoss',
+         dict(loss_mask=dict(type='PointSampledMaskLoss'))),
+    ):
+        cfg = copy.deepcopy(base)
+        cfg.backbone.out_indices = (2, 3, 4)
+        cfg.neck = cfg.neck.neck
+        cfg.bbox_head.point_rend = None
+        cfg.bbox_head.update(head_update)
+        variants[name] = cfg
+    packed = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, *img_hw)] * 2,
+        num_items=[num_gt] * 2,
+        num_classes=80,
+        with_mask=True)
+    rows = []
+    for name, cfg in variants.items():
+        torch.manual_seed(0)
+        model = _cpu_model(cfg, device).train()
+        data = model.data_preprocessor(copy.deepcopy(packed), True)
+
+        def step():
+            losses = model(**copy.deepcopy(data), mode='loss')
+            total, _ = model.parse_losses(losses)
+            total.backward()
+            model.zero_grad()
+            return total.detach()
+
+        step()  # warm-up
+        rows.append((name, *run(step, repeat, device)))
+    base_t, base_m = rows[0][1], rows[0][2]
+    lines = [
+        f'\n\nRTMDet-Ins tiny training step, batch 2 at {img_hw[0]}x'
+        f'{img_hw[1]}, {num_gt} instances per image:\n',
+        '| mask loss | time (s) | vs stride 4 | peak mem (MB) | '
+        'vs stride 4 |', '|---|---|---|---|---|'
+    ]
+    for name, t, m in rows:
+        lines.append(f'| {name} | {t:.2f} | {t / base_t:.2f}x | {m:.0f} | '
+                     f'{m / max(base_m, 1):.2f}x |')
+    return '\n'.join(lines)
+
 
 def build_detectors(device):
     """Our PointRend, mmdet's PointRend and the 4x conv Mask R-CNN, all
@@ -548,6 +706,11 @@ def main():
         table += extra
     if args.semantic:
         table += semantic_cases(device, args.repeat)
+    if args.dense:
+        extra = dense_refinement_case(device, args.repeat)
+        extra += dense_loss_case(device, args.repeat)
+        print(extra, flush=True)
+        table += extra
     if args.train:
         extra = train_step_case(device, args.repeat)
         print(extra, flush=True)

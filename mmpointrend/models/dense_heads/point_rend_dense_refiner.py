@@ -59,14 +59,16 @@ class HostLogits:
 def box_grid_logits(logits: Tensor, boxes: Tensor, size: int,
                     input_hw: Tuple[int, int]) -> Tensor:
     """``(n, h, w)`` host mask logits covering the ``input_hw`` input,
-    bilinearly sampled (``align_corners=False``, as the host upsamples
-    them) at the cell centres of an ``size x size`` grid of each ``(n, 4)``
-    box: ``(n, 1, size, size)``."""
+    bilinearly sampled (``align_corners=False``, edges replicated: as the
+    host upsamples them) at the cell centres of an ``size x size`` grid of
+    each ``(n, 4)`` box: ``(n, 1, size, size)``."""
     num = boxes.shape[0]
     grid = regular_grid_points(num, size, device=logits.device)
     img_points = box_points_to_image_points(grid, boxes)
     norm = img_points / img_points.new_tensor([input_hw[1], input_hw[0]])
-    return point_sample(logits[:, None], norm).reshape(num, 1, size, size)
+    return point_sample(
+        logits[:, None], norm,
+        padding_mode='border').reshape(num, 1, size, size)
 
 
 class PointRendDenseRefiner(MaskRefinement):
@@ -146,16 +148,21 @@ class PointRendDenseRefiner(MaskRefinement):
         host.point_head = self.point_head
         host.loss_point = self.loss_point
 
-    @contextmanager
-    def reading(self, fine: Tensor):
-        """The ``(B, C, H/s, W/s)`` fine map of the batch being handled,
-        for the host's calls inside mmdet's own loss / predict code."""
-        if fine.shape[1] != self.point_head.in_channels:
+    def hold(self, fine: Optional[Tensor]) -> None:
+        """Take ``fine`` (``(B, C, H/s, W/s)``, the batch's fine map) for
+        the host's calls inside mmdet's own loss / predict code; None
+        drops it. Prefer :meth:`reading`."""
+        if fine is not None and fine.shape[1] != self.point_head.in_channels:
             raise ValueError(
                 f'the fine map has {fine.shape[1]} channels but '
                 f'point_rend.fine_channels={self.point_head.in_channels}: '
-                "set it to the backbone's stride-4 stage's channels")
+                'set it to the channels of the map the host passes')
         self._fine = fine
+
+    @contextmanager
+    def reading(self, fine: Optional[Tensor]):
+        """:meth:`hold` ``fine`` inside the block."""
+        self.hold(fine)
         try:
             yield self
         finally:

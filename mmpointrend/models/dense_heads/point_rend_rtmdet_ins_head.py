@@ -9,13 +9,16 @@ Shape shorthand: ``n`` instances of one image, ``h x w`` the stride-8 map.
 """
 from typing import Optional, Tuple
 
+import torch
 from mmcv.ops import batched_nms
 from mmdet.models.dense_heads import RTMDetInsSepBNHead
 from mmdet.structures.bbox import get_box_tensor, get_box_wh, scale_boxes
+from mmdet.utils import reduce_mean
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmpointrend.registry import DET_MODELS
+from ..losses import PointSampledMaskLoss
 from .point_rend_dense_refiner import PointRendDenseRefiner
 
 
@@ -30,16 +33,34 @@ class PointRendRTMDetInsHead(RTMDetInsSepBNHead):
     and refined by subdivision up to the image's resolution, pasted only
     around the box (no full-image upsampling of every mask).
 
+    With ``loss_mask=dict(type='PointSampledMaskLoss', ...)`` the host's
+    own mask loss compares its stride-8 logits with the full-resolution
+    masks at importance-sampled points instead of a dense stride-4 map
+    (``mask_loss_stride``); that works without ``point_rend`` too.
+
     Args:
-        point_rend (dict): :class:`PointRendDenseRefiner` arguments
-            (``point_head``, ``fine_channels``, ...).
+        point_rend (dict, optional): :class:`PointRendDenseRefiner`
+            arguments (``point_head``, ``fine_channels``, ...). None: mmdet's
+            masks (then the head reads mmdet's levels only).
         **kwargs: :class:`RTMDetInsSepBNHead` arguments.
     """
 
-    def __init__(self, *args, point_rend: dict, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 point_rend: Optional[dict] = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.mask_refiner = PointRendDenseRefiner(**point_rend)
-        self.mask_refiner.attach(self)
+        self.mask_refiner = None
+        if point_rend is not None:
+            self.mask_refiner = PointRendDenseRefiner(**point_rend)
+            self.mask_refiner.attach(self)
+
+    def init_weights(self) -> None:
+        """mmdet's initialisation, which does not recurse into added
+        modules, then the point head's own."""
+        super().init_weights()
+        if getattr(self, 'mask_refiner', None) is not None:
+            self.point_head.init_weights()
 
     def instance_logits(self, mask_feat: Tensor, kernels: Tensor,
                         priors: Tensor) -> Tensor:
@@ -50,6 +71,8 @@ class PointRendRTMDetInsHead(RTMDetInsSepBNHead):
     def forward(self, feats: Tuple[Tensor, ...]) -> tuple:
         """mmdet's outputs of ``feats[1:]``, then the fine map
         ``feats[0]``."""
+        if self.mask_refiner is None:
+            return super().forward(feats)
         if len(feats) != len(self.prior_generator.strides) + 1:
             raise ValueError(
                 f'{type(self).__name__} reads the stride-4 map first and '
@@ -61,8 +84,12 @@ class PointRendRTMDetInsHead(RTMDetInsSepBNHead):
     # training
     # ------------------------------------------------------------------
     def loss_by_feat(self, cls_scores, bbox_preds, kernel_preds, mask_feat,
-                     fine_feat, *args, **kwargs) -> dict:
+                     *args, **kwargs) -> dict:
         """mmdet's losses and ``loss_point``."""
+        if self.mask_refiner is None:
+            return super().loss_by_feat(cls_scores, bbox_preds, kernel_preds,
+                                        mask_feat, *args, **kwargs)
+        fine_feat, args = args[0], args[1:]
         self._point_loss = None
         with self.mask_refiner.reading(fine_feat):
             losses = super().loss_by_feat(cls_scores, bbox_preds, kernel_preds,
@@ -74,11 +101,15 @@ class PointRendRTMDetInsHead(RTMDetInsSepBNHead):
     def loss_mask_by_feat(self, mask_feats: Tensor, flatten_kernels: Tensor,
                           sampling_results_list: list,
                           batch_gt_instances: list) -> Tensor:
-        """mmdet's mask loss; the point loss of the same positives is kept
-        for :meth:`loss_by_feat`."""
-        loss_mask = super().loss_mask_by_feat(mask_feats, flatten_kernels,
-                                              sampling_results_list,
-                                              batch_gt_instances)
+        """The host's mask loss (mmdet's, or :class:`PointSampledMaskLoss`
+        of the stride-8 logits against the full-resolution masks); the
+        point loss of the same positives is kept for
+        :meth:`loss_by_feat`."""
+        point_sampled = isinstance(self.loss_mask, PointSampledMaskLoss)
+        if self.mask_refiner is None and not point_sampled:
+            return super().loss_mask_by_feat(mask_feats, flatten_kernels,
+                                             sampling_results_list,
+                                             batch_gt_instances)
         logits, boxes, masks = [], [], []
         for mask_feat, kernels, res, gt in zip(mask_feats, flatten_kernels,
                                                sampling_results_list,
@@ -89,19 +120,35 @@ class PointRendRTMDetInsHead(RTMDetInsSepBNHead):
                                      res.pos_priors))
             boxes.append(get_box_tensor(gt.bboxes)[inds])
             masks.append(gt.masks[inds] if len(inds) else gt.masks[:0])
-        stride = self.prior_generator.strides[0][0]
-        input_hw = (mask_feats.shape[-2] * stride,
-                    mask_feats.shape[-1] * stride)
-        self._point_loss = self.mask_refiner.loss(logits, boxes, masks,
-                                                  input_hw)
+        if point_sampled:
+            num_pos = sum(len(lg) for lg in logits)
+            num_pos = reduce_mean(mask_feats.new_tensor(
+                [num_pos])).clamp_(min=1).item()
+            loss_mask = self.loss_mask(
+                torch.cat(logits), torch.cat(masks), avg_factor=num_pos)
+        else:
+            loss_mask = super().loss_mask_by_feat(mask_feats, flatten_kernels,
+                                                  sampling_results_list,
+                                                  batch_gt_instances)
+        if self.mask_refiner is not None:
+            stride = self.prior_generator.strides[0][0]
+            input_hw = (mask_feats.shape[-2] * stride,
+                        mask_feats.shape[-1] * stride)
+            self._point_loss = self.mask_refiner.loss(logits, boxes, masks,
+                                                      input_hw)
         return loss_mask
 
     # ------------------------------------------------------------------
     # inference
     # ------------------------------------------------------------------
     def predict_by_feat(self, cls_scores, bbox_preds, kernel_preds, mask_feat,
-                        fine_feat, *args, **kwargs):
+                        *args, **kwargs):
         """mmdet's post-processing with the masks refined."""
+        if self.mask_refiner is None:
+            return super().predict_by_feat(cls_scores, bbox_preds,
+                                           kernel_preds, mask_feat, *args,
+                                           **kwargs)
+        fine_feat, args = args[0], args[1:]
         with self.mask_refiner.reading(fine_feat):
             metas = kwargs.get('batch_img_metas') or []
             self._image_of = {id(meta): i for i, meta in enumerate(metas)}
@@ -122,6 +169,9 @@ class PointRendRTMDetInsHead(RTMDetInsSepBNHead):
         """mmdet's box post-processing (score factors, size filter, NMS,
         ``max_per_img``), then :meth:`PointRendDenseRefiner.predict` of the
         kept instances' logits instead of upsampling them to the image."""
+        if self.mask_refiner is None:
+            return super()._bbox_mask_post_process(results, mask_feat, cfg,
+                                                   rescale, with_nms, img_meta)
         if not with_nms:
             raise ValueError('RTMDet-Ins post-processes with NMS only '
                              '(with_nms=True)')

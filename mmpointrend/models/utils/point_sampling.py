@@ -30,24 +30,31 @@ def _weighted_row_sum(table: Tensor, indices: Tensor,
 
 def point_sample(inputs: Tensor,
                  points: Tensor,
-                 align_corners: bool = False) -> Tensor:
+                 align_corners: bool = False,
+                 padding_mode: str = 'zeros') -> Tensor:
     """Bilinearly sample ``inputs`` at relative ``points``.
 
     A thin wrapper of :func:`torch.nn.functional.grid_sample` taking ``[0, 1]``
     coordinates instead of ``[-1, 1]`` and points as a list instead of a grid.
-    Out-of-map samples read zero (``padding_mode='zeros'``).
+    Out-of-map samples read zero (``padding_mode='zeros'``, detectron2's);
+    ``'border'`` reads the edge, as ``F.interpolate`` upsamples.
 
     Args:
         inputs (Tensor): ``(R, C, H, W)`` maps, one per region.
         points (Tensor): ``(R, P, 2)`` relative points ``(x, y)``.
         align_corners (bool): As in ``grid_sample``. Defaults to False.
+        padding_mode (str): As in ``grid_sample``. Defaults to 'zeros'.
 
     Returns:
         Tensor: ``(R, C, P)`` sampled values.
     """
     grid = (2.0 * points - 1.0).unsqueeze(2).to(inputs.dtype)
     out = F.grid_sample(
-        inputs, grid, mode='bilinear', align_corners=align_corners)
+        inputs,
+        grid,
+        mode='bilinear',
+        padding_mode=padding_mode,
+        align_corners=align_corners)
     return out.squeeze(3)
 
 

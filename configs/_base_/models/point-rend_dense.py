@@ -1,6 +1,7 @@
-# PointRend on RTMDet-Ins (one mask per instance, no RoIs), so that a config
-# is mmdet's RTMDet-Ins config plus this block:
-#   _base_ = [RTMDET_INS, '../_base_/models/point-rend_rtmdet-ins.py']
+# PointRend on one-stage hosts (one mask per instance, no RoIs): the
+# PointRendDenseRefiner settings. RTMDet-Ins: a config is mmdet's config
+# plus this block:
+#   _base_ = [RTMDET_INS, '../_base_/models/point-rend_dense.py']
 #   model = dict(backbone=dict(out_indices=(1, 2, 3, 4)),
 #                neck=dict(_delete_=True, type='FineLevelNeck',
 #                          neck={{_base_.model.neck}}),
@@ -13,7 +14,8 @@
 # resampled on a 28x28 grid of its box; training adds a point loss at 14x14
 # importance-sampled points per positive (k=3, beta=0.75) in its
 # ground-truth box; inference refines up to the image's resolution (28x28
-# points per step, each box stopping at its own size).
+# points per step, each box stopping at its own size). Mask2Former
+# (stride-4 masks): configs/point_rend_dense/point-rend_mask2former_*.
 point_rend_dense = dict(
     point_head=dict(
         type='PointRendPointHead',

@@ -1,0 +1,3 @@
+from .point_sampled_mask_loss import PointSampledMaskLoss
+
+__all__ = ['PointSampledMaskLoss']
