@@ -11,6 +11,11 @@ models of a task train from scratch on the CPU and are printed side by side.
     python demo/train_demo.py --iters 3000      # longer, better numbers
     python demo/train_demo.py --task finetune   # fine-tuning to new classes
     python demo/train_demo.py --task cascade    # on Cascade Mask R-CNN
+    python demo/train_demo.py --task rtmdet     # on RTMDet-Ins (one-stage)
+
+Besides the metrics each row gives the training time, the peak memory of
+training (the rise of the process's resident set, VmHWM) and the test time
+per image.
 """
 import argparse
 import json
@@ -73,6 +78,17 @@ TASKS = dict(
                  ('AP75', 'coco/segm_mAP_75'), ('Boundary AP', 'boundary/bAP'),
                  ('box AP', 'coco/bbox_mAP')),
         iters=500),
+    # one-stage hosts: the host's own masks vs PointRend's refinement, same
+    # data as 'instance'
+    rtmdet=dict(
+        data='instance',
+        models=(('RTMDet-Ins tiny (stride 8, upsampled)',
+                 'configs/demo/rtmdet-ins_tiny_shapes.py'),
+                ('RTMDet-Ins tiny + PointRend',
+                 'configs/demo/point-rend_rtmdet-ins_tiny_shapes.py')),
+        metrics=(('mask AP', 'coco/segm_mAP'), ('AP75', 'coco/segm_mAP_75'),
+                 ('Boundary AP', 'boundary/bAP'), ('box AP', 'coco/bbox_mAP')),
+        iters=1000),
     # the 'instance' PointRend (trained first if missing) fine-tuned on a
     # smaller set of other classes, three ways at the same budget
     finetune=dict(
@@ -99,13 +115,15 @@ def parse_args():
     parser.add_argument(
         '--task',
         choices=[
-            'all', 'instance', 'semantic', 'cascade', 'pointsup', 'finetune'
+            'all', 'instance', 'semantic', 'cascade', 'pointsup', 'finetune',
+            'rtmdet'
         ],
         default='all',
         help="'cascade': 4x conv vs PointRend on Cascade Mask R-CNN; "
         "'pointsup': full-mask vs point-supervised PointRend vs "
         "Implicit PointRend; 'finetune': the instance PointRend fine-tuned "
-        "to other classes three ways (none of them part of 'all')")
+        "to other classes three ways; 'rtmdet': RTMDet-Ins tiny with and "
+        "without PointRend (none of them part of 'all')")
     parser.add_argument(
         '--iters',
         type=int,
@@ -145,6 +163,26 @@ def demo_cfg(path: str, data_root: str, work_dir: str, iters: int,
     cfg.default_hooks.checkpoint.interval = iters
     cfg.randomness = dict(seed=seed)
     return cfg
+
+
+def _status_mb(field: str) -> float:
+    """A ``/proc/self/status`` memory field in MB (Linux)."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _reset_peak_rss() -> float:
+    """Reset the resident-set high-water mark (VmHWM) to the current size
+    and return that size (MB)."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+    except OSError:  # not Linux: the peak then counts from the start
+        pass
+    return _status_mb('VmRSS:')
 
 
 def make_data(task: str, work_dir: str, args) -> str:
@@ -230,7 +268,7 @@ def run_task(task: str, work_dir: str, args) -> str:
             continue
         cfg = demo_cfg(path, data_root, osp.join(work_dir, task, key), iters,
                        args.seed)
-        train_s = None
+        train_s = train_mb = None
         if args.eval_only:
             ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
             if not osp.isfile(ckpt):
@@ -241,12 +279,15 @@ def run_task(task: str, work_dir: str, args) -> str:
         else:
             runner = build_finetune_runner(
                 key, cfg, source) if task == 'finetune' else build_runner(cfg)
+            rss = _reset_peak_rss()
             t0 = time.time()
             runner.train()
             train_s = round(time.time() - t0, 1)
+            train_mb = round(_status_mb('VmHWM:') - rss)
         t0 = time.time()
         metrics = runner.test()
         test_s = time.time() - t0
+        num_test = len(runner.test_dataloader.dataset)
         scale = 1 if task == 'semantic' else 100  # coco AP is in [0, 1]
         rows.append(
             dict(
@@ -254,18 +295,21 @@ def run_task(task: str, work_dir: str, args) -> str:
                 config=path,
                 iters=iters,
                 train_s=train_s,
+                train_mb=train_mb,
                 test_s=round(test_s, 1),
+                test_ms_per_image=round(1000 * test_s / max(num_test, 1)),
                 **{k: round(scale * v, 1)
                    for k, v in metrics.items()}))
     names = [m[0] for m in spec['metrics']]
     lines = [
-        f"| model | {' | '.join(names)} | train (s) | test (s) |",
-        '|' + '---|' * (len(names) + 3)
+        f"| model | {' | '.join(names)} | train (s) | train peak mem (MB) "
+        '| test (ms / image) |', '|' + '---|' * (len(names) + 4)
     ]
     for r in rows:
         vals = ' | '.join(str(r.get(k)) for _, k in spec['metrics'])
         lines.append(f"| {r['model']} | {vals} | {r['train_s'] or '-'} | "
-                     f"{r['test_s']} |")
+                     f"{r.get('train_mb') or '-'} | "
+                     f"{r['test_ms_per_image']} |")
     table = '\n'.join(lines)
     start = ('from the instance PointRend'
              if task == 'finetune' else 'CPU from scratch')

@@ -104,6 +104,7 @@ def r50(r50_ckpt):
         cfg_options={'model.test_cfg.rcnn.score_thr': 0.0})
 
 
+@pytest.mark.e2e  # mmdet's DetInferencer on a full image: slow tier
 def test_det_inferencer_on_the_converted_zoo_file(r50_ckpt):
     """mmdet's Python API, DetInferencer, with our d2-exact config and the
     converted file: detectron2's 100 detections and masks, COCO's names
@@ -148,7 +149,10 @@ class _ListHandler(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-@pytest.mark.parametrize('image', ['astronaut', 'coffee'])
+# the fast tier checks one image, the e2e tier the other
+@pytest.mark.parametrize(
+    'image',
+    ['astronaut', pytest.param('coffee', marks=pytest.mark.e2e)])
 def test_r50_detections_and_masks_equal_detectron2(r50, image):
     from mmdet.apis import inference_detector
     golden = dict(np.load(osp.join(FIXTURES, f'{R50}.{image}.golden.npz')))
@@ -207,6 +211,7 @@ def test_r50_mask_branch_on_fixed_boxes_equals_detectron2(r50):
         assert ious.min() >= 0.999, (image, np.sort(ious)[:5])
 
 
+@pytest.mark.e2e  # R101 at 1024x2048 twice (API and inferencer): slow tier
 def test_semantic_r101_labels_equal_detectron2(tmp_path):
     from mmseg.apis import inference_model
 
@@ -245,7 +250,10 @@ def test_semantic_r101_labels_equal_detectron2(tmp_path):
     assert close.mean() >= 1 - SEM_TIES_MAX, (close.size - close.sum())
 
 
-@pytest.mark.parametrize('model_name', list(LAYOUTS))
+@pytest.mark.parametrize('model_name', [
+    pytest.param(name, marks=[] if 'R_50' in name else [pytest.mark.e2e])
+    for name in LAYOUTS
+])  # R101 / X101 layouts load in the e2e tier
 def test_every_zoo_layout_loads_strictly(model_name, tmp_path):
     """convert() fails unless the file fills the config's model exactly."""
     ckpt = torch.load(
@@ -380,6 +388,7 @@ def implicit(tmp_path_factory):
         cfg_options={'model.test_cfg.rcnn.score_thr': 0.0})
 
 
+@pytest.mark.e2e  # the fixed-box test below is Implicit's fast check
 @pytest.mark.parametrize('image', ['astronaut', 'coffee'])
 def test_implicit_detections_and_masks_equal_detectron2(implicit, image):
     """Implicit PointRend: the same 100 detections as detectron2, and its
@@ -407,6 +416,7 @@ def test_implicit_detections_and_masks_equal_detectron2(implicit, image):
         ious)[:5]
 
 
+@pytest.mark.e2e  # converting the Implicit zoo file alone takes ~35 s here
 def test_implicit_mask_branch_on_fixed_boxes_equals_detectron2(implicit):
     """The mask branch alone (parameter head, 28x28 grid, 3 subdivision
     steps) on the 50 fixed boxes: the logits' signs and the pasted masks

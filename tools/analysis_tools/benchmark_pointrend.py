@@ -367,6 +367,25 @@ def train_step_case(device, repeat, num_gt=15, img_hw=(800, 1216)):
 MASK_RCNN_CFG = osp.join(
     REPO, 'configs/mask_rcnn/mask-rcnn_r50-caffe_fpn_ms-poly-1x-iter_coco.py')
 
+
+def _host_vs_ours(title, host, ours, repeat, device) -> str:
+    """Time and peak memory of a host's post-processing and PointRend's on
+    the same input, and how many mask pixels agree, as a table."""
+    with torch.no_grad():
+        ours(), host()  # warm-up
+        t_host, m_host = run(host, repeat, device)
+        t_ours, m_ours = run(ours, repeat, device)
+        a, b = host(), ours()
+    agree = float((a.masks == b.masks).float().mean())
+    return (f'\n\n{title}:\n\n'
+            '| | host (mmdet) | + PointRend | ratio |\n|---|---|---|---|\n'
+            f'| time (s) | {t_host:.2f} | {t_ours:.2f} | '
+            f'{t_ours / t_host:.2f}x |\n'
+            f'| peak mem (MB) | {m_host:.0f} | {m_ours:.0f} | '
+            f'{m_ours / max(m_host, 1):.2f}x |\n'
+            f'| pixels equal to the host\'s masks | | {100 * agree:.2f}% | |')
+
+
 RTMDET_PR_CFG = osp.join(
     REPO, 'configs/point_rend_dense/'
     'point-rend_rtmdet-ins_tiny_8xb32-300e_coco.py')
@@ -432,6 +451,20 @@ def dense_refinement_case(device, repeat, num=100, img_hw=(800, 1333)):
     meta = dict(img_shape=img_hw, ori_shape=img_hw, scale_factor=(1., 1.))
     cfg = ConfigDict(head.test_cfg)
     cfg.nms = dict(type='nms', iou_threshold=1.0)  # keep all of them
+    # host logits with a shape (random weights give noise): a disk in each
+    # box, 2 logits per stride from its edge
+    centres, radii = xy + size / 2, size.min(1).values / 2
+    ys = (torch.arange(pad_h // 8) + 0.5) * 8
+    xs = (torch.arange(pad_w // 8) + 0.5) * 8
+
+    def disks(mask_feat, kernels, priors):
+        index = torch.cdist(priors[:, :2].cpu(), centres).argmin(1)
+        c, r = centres[index], radii[index]
+        d = ((xs[None, None] - c[:, 0, None, None])**2 +
+             (ys[None, :, None] - c[:, 1, None, None])**2).sqrt()
+        return (2 * (r[:, None, None] - d) / 8).to(mask_feat.device)
+
+    head._mask_predict_by_feat_single = disks
 
     def host():
         return RTMDetInsSepBNHead._bbox_mask_post_process(
@@ -446,28 +479,80 @@ def dense_refinement_case(device, repeat, num=100, img_hw=(800, 1333)):
             finally:
                 del head._image_of
 
-    with torch.no_grad():
-        ours(), host()  # warm-up
-        t_host, m_host = run(host, repeat, device)
-        t_ours, m_ours = run(ours, repeat, device)
-        a, b = host(), ours()
-    agree = float((a.masks == b.masks).float().mean())
-    return ('\n\nRTMDet-Ins tiny post-processing of '
-            f'{num} instances at {h}x{w} (same instances and weights):\n\n'
-            '| | host (mmdet) | + PointRend | ratio |\n|---|---|---|---|\n'
-            f'| time (s) | {t_host:.2f} | {t_ours:.2f} | '
-            f'{t_ours / t_host:.2f}x |\n'
-            f'| peak mem (MB) | {m_host:.0f} | {m_ours:.0f} | '
-            f'{m_ours / max(m_host, 1):.2f}x |\n'
-            f'| pixels equal to the host\'s masks | | {100 * agree:.2f}% | |')
+    return _host_vs_ours(
+        f'RTMDet-Ins tiny post-processing of {num} instances at {h}x{w} '
+        '(same instances and weights)', host, ours, repeat, device)
 
 
-def dense_loss_case(device, repeat, num_gt=20, img_hw=(640, 640)):
+M2F_PR_CFG = osp.join(
+    REPO, 'configs/point_rend_dense/'
+    'point-rend_mask2former_r50_8xb2-lsj-50e_coco.py')
+
+
+def mask2former_refinement_case(device, repeat, num=100, img_hw=(800, 1333)):
+    """Mask2Former R50 + PointRend: instance post-processing of 100
+    queries' stride-4 logits, ours (the kept instances refined in their
+    boxes) against mmdet's (every query upsampled to the input, then
+    ``instance_postprocess``), same logits and weights."""
+    import torch.nn.functional as F
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(M2F_PR_CFG).model
+    cfg.data_preprocessor.batch_augments = None
+    model = _cpu_model(cfg, device).eval()
+    head, fusion = model.panoptic_head, model.panoptic_fusion_head
+    torch.nn.init.normal_(head.point_head.fc_logits.weight, std=0.05)
+    g = torch.Generator().manual_seed(0)
+    h, w = img_hw
+    pad_h, pad_w = -(-h // 32) * 32, -(-w // 32) * 32
+    ys = (torch.arange(pad_h // 4) + 0.5) * 4
+    xs = (torch.arange(pad_w // 4) + 0.5) * 4
+    centres = torch.rand(num, 2, generator=g) * torch.tensor([w, h])
+    radii = torch.rand(num, generator=g) * 0.2 * min(h, w) + 8
+    dist = ((xs[None, None] - centres[:, 0, None, None])**2 +
+            (ys[None, :, None] - centres[:, 1, None, None])**2).sqrt()
+    mask_pred = ((radii[:, None, None] - dist) / 4).to(device)
+    mask_cls = torch.randn(num, 81, generator=g).to(device)
+    fine = torch.randn(1, 256, pad_h // 4, pad_w // 4, generator=g).to(device)
+    meta = dict(img_shape=img_hw, ori_shape=img_hw, scale_factor=(1., 1.))
+
+    def host():
+        up = F.interpolate(
+            mask_pred[None],
+            size=(pad_h, pad_w),
+            mode='bilinear',
+            align_corners=False)[0][:, :h, :w]
+        return fusion.instance_postprocess(mask_cls, up)
+
+    def ours():
+        with head.mask_refiner.reading(fine):
+            return head.predict_instances(mask_cls, mask_pred, 0, meta,
+                                          fusion.test_cfg,
+                                          fusion.num_things_classes, True)
+
+    return _host_vs_ours(
+        f'Mask2Former R50 instance post-processing of {num} queries at '
+        f'{h}x{w} (same logits and weights)', host, ours, repeat, device)
+
+
+def _release_free_memory():
+    """Hand the heap's free pages back to the OS (glibc ``malloc_trim``), so
+    that the next peak is measured from the live memory, not from what an
+    earlier step left cached."""
+    import ctypes
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except OSError:  # not glibc
+        pass
+
+
+def dense_loss_case(device, repeat, num_gt=40, img_hw=(640, 640)):
     """One training step of RTMDet-Ins tiny (forward and backward, batch
     2, ``num_gt`` instances per image): mmdet's dense mask loss at
     ``mask_loss_stride`` 4 and 1 against :class:`PointSampledMaskLoss`
     (stride-8 logits vs full-resolution masks at 112x112 points per
-    instance)."""
+    instance). Peak memory after ``malloc_trim`` (the warm-up step's freed
+    heap is returned first)."""
     from mmdet.testing import demo_mm_inputs
     from mmdet.utils import register_all_modules
     register_all_modules()
@@ -483,7 +568,8 @@ def dense_loss_case(device, repeat, num_gt=20, img_hw=(640, 640)):
         cfg.backbone.out_indices = (2, 3, 4)
         cfg.neck = cfg.neck.neck
         cfg.bbox_head.point_rend = None
-        cfg.bbox_head.update(head_update)
+        for key, value in head_update.items():  # replace, not merge
+            cfg.bbox_head[key] = value
         variants[name] = cfg
     packed = demo_mm_inputs(
         batch_size=2,
@@ -505,6 +591,7 @@ def dense_loss_case(device, repeat, num_gt=20, img_hw=(640, 640)):
             return total.detach()
 
         step()  # warm-up
+        _release_free_memory()
         rows.append((name, *run(step, repeat, device)))
     base_t, base_m = rows[0][1], rows[0][2]
     lines = [
@@ -708,6 +795,7 @@ def main():
         table += semantic_cases(device, args.repeat)
     if args.dense:
         extra = dense_refinement_case(device, args.repeat)
+        extra += mask2former_refinement_case(device, args.repeat)
         extra += dense_loss_case(device, args.repeat)
         print(extra, flush=True)
         table += extra

@@ -50,8 +50,15 @@ class PointSampledMaskLoss(nn.Module):
                  num_points: int = 112 * 112,
                  oversample_ratio: float = 3,
                  importance_sample_ratio: float = 0.75,
-                 uncertainty: str = 'binary_uncertainty') -> None:
+                 uncertainty: str = 'binary_uncertainty',
+                 **unknown) -> None:
         super().__init__()
+        if unknown:
+            raise TypeError(
+                f'PointSampledMaskLoss got {sorted(unknown)}: the keys of '
+                "the host's own loss_mask it was merged with? Replace it: "
+                "loss_mask=dict(_delete_=True, type='PointSampledMaskLoss', "
+                "loss=dict(type='DiceLoss', loss_weight=2.0, ...))")
         self.loss = DET_MODELS.build(loss)
         self.num_points = num_points
         self.oversample_ratio = oversample_ratio

@@ -71,6 +71,9 @@ def test_no_instances_and_mismatched_counts():
     out.backward()
     with pytest.raises(ValueError, match='2 mask logits but 3'):
         loss(torch.zeros(2, 8, 8), torch.zeros(3, 64, 64))
+    # merged with a host's DiceLoss config by mistake: the fix is named
+    with pytest.raises(TypeError, match='_delete_=True'):
+        PointSampledMaskLoss(loss_weight=2.0, eps=5e-6)
 
 
 def test_rtmdet_ins_trains_with_it_as_its_mask_loss():

@@ -85,8 +85,8 @@ def _implicit_demo_cfg(shapes_data, work_dir):
 @pytest.mark.e2e
 def test_implicit_trains_infers_exports_and_draws(shapes_data, tmp_path):
     from mmpointrend.apis import init_model
-    from mmpointrend.deploy import (check_detector, export_detector,
-                                    export_instance)
+    from mmpointrend.deploy import (check_detector, check_instance,
+                                    export_detector, export_instance)
     from mmpointrend.visualization import instance_subdivision_pictures
     runner = Runner.from_cfg(_implicit_demo_cfg(shapes_data, str(tmp_path)))
     model = runner.model
@@ -105,7 +105,7 @@ def test_implicit_trains_infers_exports_and_draws(shapes_data, tmp_path):
         osp.join(str(tmp_path), 'implicit.py'),
         osp.join(str(tmp_path), 'iter_3.pth'))
     model.roi_head.test_cfg.update(score_thr=0.0)
-    report = export_instance(
+    exported = export_instance(
         None,
         None,
         img,
@@ -113,6 +113,7 @@ def test_implicit_trains_infers_exports_and_draws(shapes_data, tmp_path):
         num_boxes=4,
         score_thr=0.0,
         model=model)
+    report = check_instance(model, str(tmp_path / 'impl.onnx'), exported)
     assert report['mask_mismatch'] == 0.0 and report['max_abs_diff'] < 1e-3
     # the whole detector too (the parameter head, dynamic box count)
     export_detector(model, img, str(tmp_path / 'impl_det.onnx'))
