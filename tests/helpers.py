@@ -110,27 +110,10 @@ def build_roi_head(**overrides):
 
 
 def cpu_model_cfg(model_cfg, num_classes=None):
-    """A copy of a shipped model config that builds and runs on one CPU:
-    SyncBN -> BN, no pretrained download; ``num_classes`` set in the
-    bbox head when given."""
-    model_cfg = copy.deepcopy(model_cfg)
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in list(node.items()):
-                if key == 'norm_cfg' and isinstance(value, dict) and \
-                        value.get('type') == 'SyncBN':
-                    node[key] = dict(value, type='BN')
-                elif key == 'init_cfg' and isinstance(value, dict) and \
-                        value.get('type') == 'Pretrained':
-                    node[key] = None
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(model_cfg)
+    """:func:`offline_cpu_model_cfg` of a shipped model config, with
+    ``num_classes`` set in the bbox head when given."""
+    from mmpointrend.apis.runner_utils import offline_cpu_model_cfg
+    model_cfg = offline_cpu_model_cfg(model_cfg)
     if num_classes is not None:
         model_cfg.bbox_head.num_classes = num_classes
     return model_cfg

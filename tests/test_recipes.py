@@ -110,6 +110,23 @@ def test_instance_recipe_on_an_unshipped_mmdet_config(recipe, host, replace,
         assert res.pred_instances.masks.shape[1:] == sample.ori_shape
 
 
+def _one_stage_trains_and_predicts(model, packed):
+    """A training step with ``loss_point`` and a finite loss, then
+    predictions with image-size masks."""
+    model.train()
+    losses = model(**model.data_preprocessor(packed, True), mode='loss')
+    assert 'loss_point' in losses
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    model.eval()
+    with torch.no_grad():
+        results = model(
+            **model.data_preprocessor(packed, False), mode='predict')
+    for res, sample in zip(results, packed['data_samples']):
+        assert res.pred_instances.masks.shape[1:] == sample.ori_shape
+
+
 DENSE_HOSTS = [
     # RTMDet-Ins m: CSPNeXt widen 0.75, its stride-4 stage has 96 channels
     ('mmdet::rtmdet/rtmdet-ins_m_8xb32-300e_coco.py',
@@ -137,19 +154,8 @@ def test_rtmdet_ins_recipe_on_an_unshipped_mmdet_config(
         num_items=[3, 1],
         num_classes=80,
         with_mask=True)
-    model.train()
-    losses = model(**model.data_preprocessor(packed, True), mode='loss')
-    assert 'loss_point' in losses
-    total, _ = model.parse_losses(losses)
-    assert torch.isfinite(total)
-    total.backward()
-    model.eval()
     model.bbox_head.test_cfg.score_thr = 0.0
-    with torch.no_grad():
-        results = model(
-            **model.data_preprocessor(packed, False), mode='predict')
-    for res, sample in zip(results, packed['data_samples']):
-        assert res.pred_instances.masks.shape[1:] == sample.ori_shape
+    _one_stage_trains_and_predicts(model, packed)
 
 
 @pytest.mark.parametrize('host', [
@@ -172,18 +178,7 @@ def test_mask2former_recipe_on_an_unshipped_mmdet_config(host, tmp_path):
         num_items=[3, 1],
         num_classes=80,
         with_mask=True)
-    model.train()
-    losses = model(**model.data_preprocessor(packed, True), mode='loss')
-    assert 'loss_point' in losses
-    total, _ = model.parse_losses(losses)
-    assert torch.isfinite(total)
-    total.backward()
-    model.eval()
-    with torch.no_grad():
-        results = model(
-            **model.data_preprocessor(packed, False), mode='predict')
-    for res, sample in zip(results, packed['data_samples']):
-        assert res.pred_instances.masks.shape[1:] == sample.ori_shape
+    _one_stage_trains_and_predicts(model, packed)
 
 
 SEMANTIC_HOSTS = [

@@ -1,5 +1,6 @@
 """Config adjustments applied by ``tools/train.py`` and ``tools/test.py``."""
 import contextlib
+import copy
 
 import torch
 from mmengine.config import Config
@@ -51,6 +52,29 @@ def sync_bn_to_bn(node):
         for value in node:
             count += sync_bn_to_bn(value)
     return count
+
+
+def offline_cpu_model_cfg(model_cfg):
+    """A copy of a model config that builds and runs on one CPU without a
+    download: SyncBN -> BN (:func:`sync_bn_to_bn`), ``Pretrained``
+    initialisations dropped (tests and benchmarks on random weights)."""
+    model_cfg = copy.deepcopy(model_cfg)
+    sync_bn_to_bn(model_cfg)
+
+    def drop_pretrained(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == 'init_cfg' and isinstance(value, dict) and \
+                        value.get('type') == 'Pretrained':
+                    node[key] = None
+                else:
+                    drop_pretrained(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                drop_pretrained(value)
+
+    drop_pretrained(model_cfg)
+    return model_cfg
 
 
 def prepare_runner_cfg(cfg: Config) -> Config:

@@ -392,27 +392,12 @@ RTMDET_PR_CFG = osp.join(
 
 
 def _cpu_model(cfg, device):
-    """A model config with SyncBN as BN and no pretrained download."""
+    """The model of ``cfg`` on random weights (SyncBN as BN, no pretrained
+    download)."""
     from mmdet.registry import MODELS
-    cfg = copy.deepcopy(cfg)
 
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in list(node.items()):
-                if key == 'norm_cfg' and isinstance(value, dict) and \
-                        value.get('type') == 'SyncBN':
-                    node[key] = dict(value, type='BN')
-                elif key == 'init_cfg' and isinstance(value, dict) and \
-                        value.get('type') == 'Pretrained':
-                    node[key] = None
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(cfg)
-    model = MODELS.build(cfg)
+    from mmpointrend.apis.runner_utils import offline_cpu_model_cfg
+    model = MODELS.build(offline_cpu_model_cfg(cfg))
     model.init_weights()
     return model.to(device)
 
@@ -471,13 +456,8 @@ def dense_refinement_case(device, repeat, num=100, img_hw=(800, 1333)):
             head, results.clone(), mask_feat, cfg, True, True, meta)
 
     def ours():
-        with head.mask_refiner.reading(fine):
-            head._image_of = {id(meta): 0}
-            try:
-                return head._bbox_mask_post_process(results.clone(), mask_feat,
-                                                    cfg, True, True, meta)
-            finally:
-                del head._image_of
+        return head.post_process_image(results.clone(), mask_feat, fine, cfg,
+                                       meta)
 
     return _host_vs_ours(
         f'RTMDet-Ins tiny post-processing of {num} instances at {h}x{w} '

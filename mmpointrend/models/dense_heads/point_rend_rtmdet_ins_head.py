@@ -7,6 +7,7 @@ than mmdet's, first: the stride-4 map :class:`FineLevelNeck` passes on.
 
 Shape shorthand: ``n`` instances of one image, ``h x w`` the stride-8 map.
 """
+from contextlib import contextmanager
 from typing import Optional, Tuple
 
 import torch
@@ -149,15 +150,35 @@ class PointRendRTMDetInsHead(RTMDetInsSepBNHead):
                                            kernel_preds, mask_feat, *args,
                                            **kwargs)
         fine_feat, args = args[0], args[1:]
+        with self._reading(fine_feat, kwargs.get('batch_img_metas') or []):
+            return super().predict_by_feat(cls_scores, bbox_preds,
+                                           kernel_preds, mask_feat, *args,
+                                           **kwargs)
+
+    @contextmanager
+    def _reading(self, fine_feat: Tensor, metas: list):
+        """The batch's fine map for the refiner, and which image each meta
+        is (mmdet's per-image post-processing passes the meta only)."""
         with self.mask_refiner.reading(fine_feat):
-            metas = kwargs.get('batch_img_metas') or []
             self._image_of = {id(meta): i for i, meta in enumerate(metas)}
             try:
-                return super().predict_by_feat(cls_scores, bbox_preds,
-                                               kernel_preds, mask_feat, *args,
-                                               **kwargs)
+                yield
             finally:
                 del self._image_of
+
+    def post_process_image(self,
+                           results: InstanceData,
+                           mask_feat: Tensor,
+                           fine_feat: Tensor,
+                           cfg,
+                           img_meta: dict,
+                           rescale: bool = True) -> InstanceData:
+        """One image's post-processing (:meth:`_bbox_mask_post_process`)
+        given its candidates, ``(P, h, w)`` prototypes and ``(1, C, H/4,
+        W/4)`` fine map: what tests and benchmarks compare with mmdet's."""
+        with self._reading(fine_feat, [img_meta]):
+            return self._bbox_mask_post_process(results, mask_feat, cfg,
+                                                rescale, True, img_meta)
 
     def _bbox_mask_post_process(self,
                                 results: InstanceData,

@@ -113,11 +113,8 @@ def test_refined_masks_differ_from_the_host_only_at_boundaries(model):
         with torch.no_grad():
             host = RTMDetInsSepBNHead._bbox_mask_post_process(
                 head, results.clone(), mask_feat, cfg, True, True, meta)
-            with head.mask_refiner.reading(fine):
-                head._image_of = {id(meta): 0}
-                ours = head._bbox_mask_post_process(results.clone(), mask_feat,
-                                                    cfg, True, True, meta)
-                del head._image_of
+            ours = head.post_process_image(results.clone(), mask_feat, fine,
+                                           cfg, meta)
     finally:
         head._mask_predict_by_feat_single = original
     assert torch.equal(ours.bboxes, host.bboxes)
