@@ -12,6 +12,7 @@ models of a task train from scratch on the CPU and are printed side by side.
     python demo/train_demo.py --task finetune   # fine-tuning to new classes
     python demo/train_demo.py --task cascade    # on Cascade Mask R-CNN
     python demo/train_demo.py --task rtmdet     # on RTMDet-Ins (one-stage)
+    python demo/train_demo.py --task mask2former  # on Mask2Former (queries)
 
 Besides the metrics each row gives the training time, the peak memory of
 training (the rise of the process's resident set, VmHWM) and the test time
@@ -89,6 +90,15 @@ TASKS = dict(
         metrics=(('mask AP', 'coco/segm_mAP'), ('AP75', 'coco/segm_mAP_75'),
                  ('Boundary AP', 'boundary/bAP'), ('box AP', 'coco/bbox_mAP')),
         iters=1000),
+    mask2former=dict(
+        data='instance',
+        models=(('Mask2Former (stride 4, upsampled)',
+                 'configs/demo/mask2former_r18-tiny_shapes.py'),
+                ('Mask2Former + PointRend',
+                 'configs/demo/point-rend_mask2former_r18-tiny_shapes.py')),
+        metrics=(('mask AP', 'coco/segm_mAP'), ('AP75', 'coco/segm_mAP_75'),
+                 ('Boundary AP', 'boundary/bAP'), ('box AP', 'coco/bbox_mAP')),
+        iters=2000),
     # the 'instance' PointRend (trained first if missing) fine-tuned on a
     # smaller set of other classes, three ways at the same budget
     finetune=dict(
@@ -116,20 +126,22 @@ def parse_args():
         '--task',
         choices=[
             'all', 'instance', 'semantic', 'cascade', 'pointsup', 'finetune',
-            'rtmdet'
+            'rtmdet', 'mask2former'
         ],
         default='all',
         help="'cascade': 4x conv vs PointRend on Cascade Mask R-CNN; "
         "'pointsup': full-mask vs point-supervised PointRend vs "
         "Implicit PointRend; 'finetune': the instance PointRend fine-tuned "
-        "to other classes three ways; 'rtmdet': RTMDet-Ins tiny with and "
-        "without PointRend (none of them part of 'all')")
+        "to other classes three ways; 'rtmdet' / 'mask2former': RTMDet-Ins "
+        "tiny / a small Mask2Former with and without PointRend (none of "
+        "them part of 'all')")
     parser.add_argument(
         '--iters',
         type=int,
         default=None,
         help='training iterations per model, batch 4 (default: 500 '
-        'instance, 800 semantic, 200 finetune after 500 instance)')
+        'instance, 800 semantic, 200 finetune after 500 instance, 1000 '
+        'rtmdet, 2000 mask2former)')
     parser.add_argument('--num-train', type=int, default=400)
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--seed', type=int, default=0)

@@ -89,15 +89,8 @@ class MaskRefinement:
         if exporting:
             return self._refine_chunk(features, coarse, rois, labels, 0,
                                       rois.shape[0], on_step)
-        chunk = self.chunk_size(features, rois.device)
-        refined = []
-        for start in range(0, rois.shape[0], chunk):
-            report = None if on_step is None else (
-                lambda record, start=start: on_step(
-                    dict(record, region_offset=start)))
-            refined.append(
-                self._refine_chunk(features, coarse, rois, labels, start,
-                                   start + chunk, report))
+        refined = self._refine_chunks(features, coarse, rois, labels, 0,
+                                      rois.shape[0], on_step)
         if not refined:
             side = self.final_head.initial_side(
                 self.test_cfg.subdivision_num_points)
@@ -105,11 +98,82 @@ class MaskRefinement:
             return coarse.new_zeros((0, 1, side, side))
         return torch.cat(refined)
 
-    def _refine_chunk(self, features: PointFeatures, coarse: Tensor,
-                      rois: Tensor, labels: Tensor, start: int, end,
-                      on_step: Optional[StepCallback]) -> Tensor:
+    def refine_masks_grouped(self, coarse_fn: CoarseFn, rois: Tensor,
+                             labels: Tensor) -> List[Tuple[Tensor, Tensor]]:
+        """Inference for pasting: ``(box indices (n,), (n, 1, S, S)
+        logits)`` per group of boxes.
+
+        With ``adaptive_resolution`` the boxes that take the same number of
+        steps form a group, refined for those steps only: a small box's
+        mask stops at its own resolution instead of being upsampled to the
+        largest box's to be pasted (the same masks up to the bilinear
+        resampling of pasting). Otherwise one group of every box,
+        :meth:`refine_masks`.
+        """
+        cfg = self.test_cfg
+        if not cfg.adaptive_resolution or len(rois) == 0 or \
+                torch.onnx.is_in_onnx_export():
+            return [(torch.arange(len(rois), device=rois.device),
+                     self.refine_masks(coarse_fn, rois, labels))]
+        features, coarse = coarse_fn(rois)
+        side = self.final_head.initial_side(cfg.subdivision_num_points)
+        steps = self.region_steps(rois, side)
+        order = torch.argsort(steps, stable=True)
+        steps, rois, labels = steps[order], rois[order], labels[order]
+        features = self.point_head.prepare_features(
+            features.take(order), self.num_refined_points(len(rois)))
+        coarse = coarse[order]
+        groups, start = [], 0
+        for num_steps, count in zip(
+                *torch.unique_consecutive(steps, return_counts=True)):
+            end = start + int(count)
+            refined = self._refine_chunks(
+                features,
+                coarse,
+                rois,
+                labels,
+                start,
+                end,
+                num_steps=int(num_steps))
+            groups.append((order[start:end], torch.cat(refined)))
+            start = end
+        return groups
+
+    def _refine_chunks(self,
+                       features: PointFeatures,
+                       coarse: Tensor,
+                       rois: Tensor,
+                       labels: Tensor,
+                       start: int,
+                       end: int,
+                       on_step: Optional[StepCallback] = None,
+                       num_steps: Optional[int] = None) -> List[Tensor]:
+        """:meth:`_refine_chunk` of the boxes ``start:end`` in chunks of
+        :meth:`chunk_size`."""
+        chunk = self.chunk_size(features, rois.device)
+        refined = []
+        for first in range(start, end, chunk):
+            report = None if on_step is None else (
+                lambda record, first=first: on_step(
+                    dict(record, region_offset=first)))
+            refined.append(
+                self._refine_chunk(features, coarse, rois, labels, first,
+                                   min(first + chunk, end), report, num_steps))
+        return refined
+
+    def _refine_chunk(self,
+                      features: PointFeatures,
+                      coarse: Tensor,
+                      rois: Tensor,
+                      labels: Tensor,
+                      start: int,
+                      end,
+                      on_step: Optional[StepCallback],
+                      num_steps: Optional[int] = None) -> Tensor:
         """Subdivision of the boxes ``start:end``: ``(R', 1, S, S)``
-        logits of their predicted class."""
+        logits of their predicted class; ``num_steps`` steps for all of
+        them, or by default ``test_cfg``'s (per box with
+        ``adaptive_resolution``)."""
         cfg = self.test_cfg
         predict = self.point_head.predictor(
             features.select(start, end),
@@ -119,14 +183,19 @@ class MaskRefinement:
         initial = self.final_head.initial_logits(coarse[start:end],
                                                  labels[start:end], predict,
                                                  cfg.subdivision_num_points)
+        region_steps = None
+        if num_steps is None:
+            num_steps = cfg.subdivision_steps
+            region_steps = self.region_steps(rois[start:end],
+                                             initial.shape[-1])
         return subdivide(
             initial,
             predict,
             self.uncertainty,
-            cfg.subdivision_steps,
+            num_steps,
             cfg.subdivision_num_points,
             cfg.scale_factor,
-            region_steps=self.region_steps(rois[start:end], initial.shape[-1]),
+            region_steps=region_steps,
             on_step=on_step)
 
     def chunk_size(self, features: PointFeatures, device: torch.device) -> int:
@@ -214,13 +283,20 @@ class MaskRefinement:
         rois = bbox2roi([res.bboxes for res in results_list])
         labels = self.point_classes(
             torch.cat([res.labels for res in results_list]))
-        probs = None
-        if rois.shape[0] > 0:
-            probs = self.refine_masks(coarse_fn, rois, labels).sigmoid()
-            probs = probs.split([len(res) for res in results_list])
+        groups = self.refine_masks_grouped(coarse_fn, rois,
+                                           labels) if len(rois) else []
+        threshold = self.test_cfg.mask_thr_binary
+        first = 0
         for i, res in enumerate(results_list):
             res.bboxes = out_boxes[i]
-            res.masks = paste_masks(
-                probs[i][:, 0] if probs is not None else None, res.bboxes,
-                *out_shapes[i], self.test_cfg.mask_thr_binary)
+            masks = paste_masks(None, res.bboxes, *out_shapes[i], threshold)
+            for indices, logits in groups:
+                mine = (indices >= first) & (indices < first + len(res))
+                if mine.any():
+                    local = indices[mine] - first
+                    masks[local] = paste_masks(logits[mine][:, 0].sigmoid(),
+                                               res.bboxes[local],
+                                               *out_shapes[i], threshold)
+            res.masks = masks
+            first += len(res)
         return results_list

@@ -89,3 +89,29 @@ def test_remap_names_the_num_classes_to_set():
     with pytest.raises(ValueError, match='set num_classes to 3'):
         remap_class_weights(dst, dict(dst.state_dict()), ['a', 'b', 'c'],
                             ['a', 'b'])
+
+
+def test_class_agnostic_point_head_has_no_class_axis():
+    """A dense host's point head predicts one mask whatever the class: its
+    num_classes=1 is neither checked against the dataset's nor remapped
+    (its weights load as they are)."""
+    from mmpointrend.models.dense_heads.point_rend_dense_refiner import \
+        PointRendDenseRefiner
+
+    def host():
+        heads = _Heads(4)
+        PointRendDenseRefiner(
+            point_head=dict(type='PointRendPointHead', fc_channels=8),
+            fine_channels=4).attach(heads)
+        return heads
+
+    torch.manual_seed(0)
+    src, dst = host(), host()
+    assert not any(n.startswith('point_head.') for n in class_axes_of(dst))
+    state = src.state_dict()
+    report = remap_class_weights(dst, state, ['a', 'b', 'c', 'd'],
+                                 ['a', 'b', 'c', 'd'])
+    assert report.kept >= len([k for k in state if 'point_head' in k])
+    dst.load_state_dict(state)
+    assert torch.equal(dst.point_head.fc_logits.weight,
+                       src.point_head.fc_logits.weight)

@@ -55,10 +55,13 @@ def _upstream_layouts() -> list:
 
 def class_axes_of(model: nn.Module) -> Dict[str, Tuple[int, List[ClassAxis]]]:
     """Every class-dependent tensor of ``model``: full name -> (the owning
-    head's class count, its axes)."""
+    head's class count, its axes). A module with ``class_agnostic=True``
+    has none (its ``num_classes`` is not the dataset's)."""
     layouts = _upstream_layouts()
     found = {}
     for prefix, module in model.named_modules():
+        if getattr(module, 'class_agnostic', False) is True:
+            continue  # one prediction whatever the class (e.g. K=1 of 80)
         own = getattr(module, 'class_axes', None)
         if callable(own):
             axes = own()

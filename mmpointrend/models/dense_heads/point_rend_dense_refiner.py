@@ -121,6 +121,7 @@ class PointRendDenseRefiner(MaskRefinement):
                              'class-agnostic mask per instance: set '
                              'point_rend.point_head.num_classes=1, got '
                              f'{self.point_head.num_classes}')
+        self.point_head.class_agnostic = True
         if self.point_head.in_channels != fine_channels:
             raise ValueError(
                 f'point_rend.point_head.in_channels='

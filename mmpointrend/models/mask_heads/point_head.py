@@ -54,6 +54,10 @@ class BasePointHead(BaseModule):
 
     num_classes: int
     in_channels: int
+    #: True where the head predicts one mask per region whatever its class
+    #: (a dense host's refiner sets it): its ``num_classes`` (1) is then not
+    #: the dataset's, and class-aware loading leaves its weights unmapped
+    class_agnostic: bool = False
 
     def forward(self,
                 fine_feats: Tensor,
@@ -266,17 +270,22 @@ class PointRendPointHead(BasePointHead):
             then the predictor's row of class ``labels`` (zero without
             ``coarse_pred_each_layer``).
         """
+        num, k, height, width = coarse.shape
+        rows = coarse.permute(0, 2, 3, 1).reshape(num, height * width, k)
+        return self.project_coarse_rows(rows, labels).flatten(0, 1)
+
+    def project_coarse_rows(self, rows: Tensor, labels: Tensor) -> Tensor:
+        """:meth:`project_coarse` of ``(R, N, K)`` coarse logits (a map's
+        cells or the points) -> ``(R, N, D * L + 1)``."""
         k = self.num_classes
         layers = self.fcs if self.coarse_pred_each_layer else self.fcs[:1]
         weight = torch.cat([fc.weight[:, -k:, 0] for fc in layers])
-        num, _, height, width = coarse.shape
-        rows = coarse.permute(0, 2, 3, 1).reshape(num, height * width, k)
-        hidden = rows @ weight.t()  # (R, h * w, D * L)
+        hidden = rows @ weight.t()  # (R, N, D * L)
         if self.coarse_pred_each_layer:
-            pred = rows @ self.fc_logits.weight[labels, -k:, :]  # (R, hw, 1)
+            pred = rows @ self.fc_logits.weight[labels, -k:, :]  # (R, N, 1)
         else:
             pred = hidden.new_zeros(hidden.shape[:2] + (1, ))
-        return torch.cat([hidden, pred], -1).flatten(0, 1)
+        return torch.cat([hidden, pred], -1)
 
     def forward_projected(self, first: Tensor, coarse_proj: Tensor,
                           labels: Tensor) -> Tensor:
@@ -337,11 +346,16 @@ class PointRendPointHead(BasePointHead):
         parts of every layer on each region's ``h x w`` map, the fine part
         on the tables of :meth:`prepare_features` or on the samples, only
         the row of class ``labels`` of the last layer. Equal to the plain
-        MLP up to float rounding."""
+        MLP up to float rounding. A one-channel coarse map (a class-agnostic
+        mask) is projected at the points instead: there the table would
+        interpolate ``D * L + 1`` channels per point and cost as many per
+        cell, where one channel is interpolated and projected."""
         if labels is None or not inference:
             return super().predictor(features, coarse, labels)
         height, width = coarse.shape[-2:]
-        coarse_table = self.project_coarse(coarse, labels)
+        at_points = coarse.shape[1] == 1
+        coarse_table = channels_last_table(
+            coarse) if at_points else self.project_coarse(coarse, labels)
         projected = features.tag is self
 
         def predict(points: Tensor, regions: Tensor) -> Tensor:
@@ -356,6 +370,9 @@ class PointRendPointHead(BasePointHead):
                 first += f
             coarse_pts = coarse_at_points(coarse_table, height, width, points,
                                           regions)
+            if at_points:
+                coarse_pts = self.project_coarse_rows(coarse_pts,
+                                                      labels[regions])
             return self.forward_projected(first, coarse_pts, labels[regions])
 
         return predict

@@ -91,6 +91,13 @@ class PointFeatures:
         return PointFeatures(self.maps, self.strides, self.boxes[start:end],
                              self.tables, self.tag)
 
+    def take(self, indices: Tensor) -> 'PointFeatures':
+        """Regions ``indices``, in that order (the tables are shared)."""
+        if self.boxes is None:
+            raise ValueError('image regions cannot be selected')
+        return PointFeatures(self.maps, self.strides, self.boxes[indices],
+                             self.tables, self.tag)
+
     def sample_levels(self, points: Tensor, regions: Tensor) -> List[Tensor]:
         """Per level ``(R', P, D_l)`` table rows at the points.
 

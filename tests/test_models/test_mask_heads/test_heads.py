@@ -130,3 +130,28 @@ def test_point_head_factorised_equals_forward(each_layer):
     first = head.project_fine(point_sample(fine_map, points).transpose(1, 2))
     assert torch.allclose(
         head.forward_projected(first, coarse_proj, labels), ref, atol=1e-5)
+
+
+@pytest.mark.parametrize('num_classes', [1, 5])
+def test_point_head_inference_predictor_equals_training_one(num_classes):
+    """The factorised inference predictor (a projected coarse table for K
+    classes; the one coarse channel of a class-agnostic head projected at
+    the points) gives the plain MLP's logits of each box's class."""
+    from mmpointrend.models.utils import all_regions
+    from mmpointrend.models.utils.point_features import PointFeatures
+    torch.manual_seed(0)
+    head = PointRendPointHead(
+        num_classes=num_classes, in_channels=6, fc_channels=12)
+    head.init_weights()
+    torch.nn.init.normal_(head.fc_logits.weight)
+    rois = torch.tensor([[0, 2., 3., 30., 20.], [0, 0., 0., 40., 40.],
+                         [0, 10., 5., 12., 9.]])
+    features = PointFeatures([torch.randn(1, 6, 10, 10)], [4], rois)
+    coarse = torch.randn(3, num_classes, 28, 28)
+    labels = torch.tensor([num_classes - 1, 0, 0])
+    points, regions = torch.rand(3, 50, 2), all_regions(3, rois.device)
+    ref = head.predictor(features, coarse, labels)(points, regions)
+    out = head.predictor(
+        features, coarse, labels, inference=True)(points, regions)
+    assert out.shape == ref.shape == (3, 1, 50)
+    assert torch.allclose(out, ref, atol=1e-5)
