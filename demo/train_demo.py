@@ -15,14 +15,17 @@ models of a task train from scratch on the CPU and are printed side by side.
     python demo/train_demo.py --task mask2former  # on Mask2Former (queries)
 
 Besides the metrics each row gives the training time, the peak memory of
-training (the rise of the process's resident set, VmHWM) and the test time
-per image.
+training (the rise of the resident set, VmHWM, of the process that trains
+it: each model trains and tests in its own process forked from this one)
+and the test time per image.
 """
 import argparse
 import json
+import multiprocessing
 import os
 import os.path as osp
 import time
+from typing import Callable, Optional
 
 from mmengine.config import Config
 
@@ -252,6 +255,66 @@ def build_finetune_runner(key: str, cfg: Config, source: str):
     return Runner.from_cfg(cfg) if key == 'plain' else build_runner(cfg)
 
 
+def in_fresh_process(fn: Callable, *args):
+    """``fn(*args)`` in a forked child: each model trains from the same
+    process state, so that its peak memory is its own and not what an
+    earlier model left in the heap."""
+    ctx = multiprocessing.get_context('fork')
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child():
+        send.send(fn(*args))
+
+    process = ctx.Process(target=child)
+    process.start()
+    send.close()
+    try:
+        result = receive.recv()
+    except EOFError:  # the child died before sending
+        process.join()
+        raise SystemExit(f'{args[2]}: the training process exited with '
+                         f'code {process.exitcode}') from None
+    process.join()
+    return result
+
+
+def model_row(task: str, key: str, name: str, path: str, cfg: Config,
+              source: Optional[str], train_s: Optional[float],
+              eval_only: bool) -> dict:
+    """Train (or with ``eval_only`` load) and test one model: its row."""
+    iters = cfg.train_cfg.max_iters
+    train_mb = None
+    if eval_only:
+        ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
+        if not osp.isfile(ckpt):
+            raise SystemExit(f'--eval-only: no {ckpt}; train first')
+        cfg.load_from = ckpt
+        runner = build_runner(cfg)
+    else:
+        runner = build_finetune_runner(
+            key, cfg, source) if task == 'finetune' else build_runner(cfg)
+        rss = _reset_peak_rss()
+        t0 = time.time()
+        runner.train()
+        train_s = round(time.time() - t0, 1)
+        train_mb = round(_status_mb('VmHWM:') - rss)
+    t0 = time.time()
+    metrics = runner.test()
+    test_s = time.time() - t0
+    num_test = len(runner.test_dataloader.dataset)
+    scale = 1 if task == 'semantic' else 100  # coco AP is in [0, 1]
+    return dict(
+        model=name,
+        config=path,
+        iters=iters,
+        train_s=train_s,
+        train_mb=train_mb,
+        test_s=round(test_s, 1),
+        test_ms_per_image=round(1000 * test_s / max(num_test, 1)),
+        **{k: round(scale * v, 1)
+           for k, v in metrics.items()})
+
+
 def run_task(task: str, work_dir: str, args) -> str:
     spec = TASKS[task]
     iters = args.iters or spec['iters']
@@ -280,38 +343,9 @@ def run_task(task: str, work_dir: str, args) -> str:
             continue
         cfg = demo_cfg(path, data_root, osp.join(work_dir, task, key), iters,
                        args.seed)
-        train_s = train_mb = None
-        if args.eval_only:
-            ckpt = osp.join(cfg.work_dir, f'iter_{iters}.pth')
-            if not osp.isfile(ckpt):
-                raise SystemExit(f'--eval-only: no {ckpt}; train first')
-            cfg.load_from = ckpt
-            runner = build_runner(cfg)
-            train_s = trained_s.get(name)
-        else:
-            runner = build_finetune_runner(
-                key, cfg, source) if task == 'finetune' else build_runner(cfg)
-            rss = _reset_peak_rss()
-            t0 = time.time()
-            runner.train()
-            train_s = round(time.time() - t0, 1)
-            train_mb = round(_status_mb('VmHWM:') - rss)
-        t0 = time.time()
-        metrics = runner.test()
-        test_s = time.time() - t0
-        num_test = len(runner.test_dataloader.dataset)
-        scale = 1 if task == 'semantic' else 100  # coco AP is in [0, 1]
         rows.append(
-            dict(
-                model=name,
-                config=path,
-                iters=iters,
-                train_s=train_s,
-                train_mb=train_mb,
-                test_s=round(test_s, 1),
-                test_ms_per_image=round(1000 * test_s / max(num_test, 1)),
-                **{k: round(scale * v, 1)
-                   for k, v in metrics.items()}))
+            in_fresh_process(model_row, task, key, name, path, cfg, source,
+                             trained_s.get(name), args.eval_only))
     names = [m[0] for m in spec['metrics']]
     lines = [
         f"| model | {' | '.join(names)} | train (s) | train peak mem (MB) "

@@ -8,9 +8,9 @@
 #   mmcv 2.1.0  with compiled ops; PyPI has only its source, so pip builds it
 #               (~10 min on 2 cores) unless PIP_FIND_LINKS points at a wheel
 #   mmengine, mmdet 3.3.0, mmsegmentation 1.2.2, pycocotools, lvis,
-#   cityscapesscripts, onnx + onnxruntime (export check), numpy<2, the
-#   lint tools (flake8, isort, yapf, pre-commit) and mmpointrend itself
-#   (editable)
+#   cityscapesscripts, onnx + onnxruntime (export check), numpy<2,
+#   pytest + pytest-xdist, the lint tools (flake8, isort, yapf, pre-commit)
+#   and mmpointrend itself (editable)
 # A second run finds everything in place and does nothing.
 # GPU users: install your CUDA torch and `mim install "mmcv>=2.0.0rc4,<2.2.0"`
 # first; this script then keeps both.
@@ -25,7 +25,7 @@ ready() {
 import os, sys, warnings
 warnings.filterwarnings('ignore')
 import numpy, setuptools, torch, mmcv, mmengine, mmdet, mmseg, pycocotools
-import lvis, cityscapesscripts, ftfy, regex, pytest, onnx, onnxruntime
+import lvis, cityscapesscripts, ftfy, regex, pytest, xdist, onnx, onnxruntime
 import flake8, isort, yapf, pre_commit
 from mmcv.ops import roi_align  # compiled ops present
 from packaging.version import Version as V

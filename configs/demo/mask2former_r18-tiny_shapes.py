@@ -5,11 +5,12 @@
 # channels, 2 encoder and 3 decoder layers (one round over the 3 feature
 # levels), 30 queries; the generated shapes at 160x160, 4 classes. mmdet's
 # own masks: stride-4 logits upsampled to the image.
-_base_ = 'mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco.py'
+_base_ = [
+    'mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco.py',
+    './_base_/shapes-160_one-stage.py'
+]
 
-data_root = 'data/shapes/'  # overridden by demo/train_demo.py
-classes = ('star', 'ring', 'glyph', 'polygon')
-num_classes = len(classes)
+num_classes = len(_base_.shapes_classes)
 size = 160
 width = 64  # pixel decoder and transformer channels
 
@@ -56,7 +57,6 @@ model = dict(
     train_cfg=dict(num_points=56 * 56),  # 12544 of 1024x1024 crops, scaled
     test_cfg=dict(max_per_image=30))
 
-metainfo = dict(classes=classes)
 # the RTMDet-Ins demo's augmentation (same data treatment for both hosts)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -89,73 +89,29 @@ test_pipeline = [
                    'scale_factor')),
 ]
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
-    batch_sampler=None,
+    _base_.shapes_train_dataloader,
     dataset=dict(
+        _base_.shapes_train_dataloader.dataset,
         _delete_=True,
-        type='CocoDataset',
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='train.json',
-        data_prefix=dict(img='train/'),
-        filter_cfg=dict(filter_empty_gt=True),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=1,
-    persistent_workers=False,
+    _base_.shapes_val_dataloader,
     dataset=dict(
+        _base_.shapes_val_dataloader.dataset,
         _delete_=True,
-        type='CocoDataset',
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='val.json',
-        data_prefix=dict(img='val/'),
-        test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file=data_root + 'val.json',
-        metric=['bbox', 'segm'],
-        format_only=False,
-        backend_args=None),
-    dict(
-        type='CocoBoundaryMetric',
-        ann_file=data_root + 'val.json',
-        backend_args=None)
-]
+val_evaluator = _base_.shapes_evaluator
 test_evaluator = val_evaluator
-
-max_iters = 2000
-train_cfg = dict(
-    _delete_=True,
-    type='IterBasedTrainLoop',
-    max_iters=max_iters,
-    val_interval=max_iters)
+# 1000 iterations (demo/train_demo.py --task mask2former trains 2000)
+train_cfg = dict(_base_.shapes_train_cfg, _delete_=True)
 # mmdet's AdamW (weight decay 0.05, gradient clip 0.01) at 4x its lr of 1e-4
 # for a short from-scratch run; the backbone at the full rate (mmdet: 0.1x
 # for a pretrained one)
 optim_wrapper = dict(
     optimizer=dict(lr=0.0004),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=1.0)}))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_iters,
-        by_epoch=False,
-        milestones=[int(max_iters * 0.75),
-                    int(max_iters * 0.9)],
-        gamma=0.1)
-]
-default_hooks = dict(
-    logger=dict(interval=20),
-    checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1),
-    visualization=dict(type='DetVisualizationHook', draw=False))
+param_scheduler = _base_.shapes_param_scheduler
+default_hooks = _base_.shapes_default_hooks
 log_processor = dict(by_epoch=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

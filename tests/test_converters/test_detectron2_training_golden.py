@@ -232,4 +232,7 @@ def test_semantic_training_losses_labels_and_gradients_equal_detectron2(
         grad, = torch.autograd.grad(losses[loss], param, retain_graph=True)
         expected = torch.from_numpy(d2[name])
         rel = (grad - expected).norm() / expected.norm()
-        assert rel < 1e-4, (name, float(rel))
+        # float32 summation order: 1.6e-4 for grad_fc1 with one torch thread
+        # on an AVX2 CPU (a test worker's), under 1e-4 with two; a wrong
+        # target or point moves it to O(1)
+        assert rel < 5e-4, (name, float(rel))
