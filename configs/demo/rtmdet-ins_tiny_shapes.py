@@ -68,4 +68,5 @@ optim_wrapper = dict(optimizer=dict(lr=0.002))
 param_scheduler = _base_.shapes_param_scheduler
 custom_hooks = []  # no EMA / pipeline switch in a 1000-iteration demo
 default_hooks = _base_.shapes_default_hooks
+log_processor = dict(by_epoch=False)  # iterations, not 'Epoch [1][800/100]'
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
