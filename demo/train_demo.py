@@ -34,6 +34,7 @@ from mmpointrend.apis import build_runner
 from mmpointrend.datasets import (generate_coco_shapes,
                                   generate_semantic_scenes,
                                   sample_point_annotations, use_data_root)
+from mmpointrend.utils import PeakMemory
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TASKS = dict(
@@ -180,26 +181,6 @@ def demo_cfg(path: str, data_root: str, work_dir: str, iters: int,
     return cfg
 
 
-def _status_mb(field: str) -> float:
-    """A ``/proc/self/status`` memory field in MB (Linux)."""
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _reset_peak_rss() -> float:
-    """Reset the resident-set high-water mark (VmHWM) to the current size
-    and return that size (MB)."""
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-    except OSError:  # not Linux: the peak then counts from the start
-        pass
-    return _status_mb('VmRSS:')
-
-
 def make_data(task: str, work_dir: str, args) -> str:
     """Generate the task's dataset once (kept while its settings match)."""
     data_root = osp.join(work_dir, f'data_{task}') + '/'
@@ -255,8 +236,8 @@ def build_finetune_runner(key: str, cfg: Config, source: str):
     return Runner.from_cfg(cfg) if key == 'plain' else build_runner(cfg)
 
 
-def in_fresh_process(fn: Callable, *args):
-    """``fn(*args)`` in a forked child: each model trains from the same
+def in_fresh_process(label: str, fn: Callable, *args):
+    """``fn(*args)`` in a forked child (``label`` names it in an error): each model trains from the same
     process state, so that its peak memory is its own and not what an
     earlier model left in the heap."""
     ctx = multiprocessing.get_context('fork')
@@ -272,7 +253,7 @@ def in_fresh_process(fn: Callable, *args):
         result = receive.recv()
     except EOFError:  # the child died before sending
         process.join()
-        raise SystemExit(f'{args[2]}: the training process exited with '
+        raise SystemExit(f'{label}: the training process exited with '
                          f'code {process.exitcode}') from None
     process.join()
     return result
@@ -293,11 +274,11 @@ def model_row(task: str, key: str, name: str, path: str, cfg: Config,
     else:
         runner = build_finetune_runner(
             key, cfg, source) if task == 'finetune' else build_runner(cfg)
-        rss = _reset_peak_rss()
         t0 = time.time()
-        runner.train()
+        with PeakMemory('cpu') as peak:
+            runner.train()
         train_s = round(time.time() - t0, 1)
-        train_mb = round(_status_mb('VmHWM:') - rss)
+        train_mb = round(peak.mb)
     t0 = time.time()
     metrics = runner.test()
     test_s = time.time() - t0
@@ -344,8 +325,8 @@ def run_task(task: str, work_dir: str, args) -> str:
         cfg = demo_cfg(path, data_root, osp.join(work_dir, task, key), iters,
                        args.seed)
         rows.append(
-            in_fresh_process(model_row, task, key, name, path, cfg, source,
-                             trained_s.get(name), args.eval_only))
+            in_fresh_process(name, model_row, task, key, name, path, cfg,
+                             source, trained_s.get(name), args.eval_only))
     names = [m[0] for m in spec['metrics']]
     lines = [
         f"| model | {' | '.join(names)} | train (s) | train peak mem (MB) "

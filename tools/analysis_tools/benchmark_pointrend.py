@@ -30,6 +30,7 @@ from mmengine.structures import InstanceData
 
 import mmpointrend  # noqa: F401
 from mmpointrend.converters import mmpointrend_to_mmdet
+from mmpointrend.utils import PeakMemory
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 OURS_CFG = osp.join(
@@ -93,40 +94,6 @@ def parse_args():
         'loss at mask_loss_stride 4 and 1 against PointSampledMaskLoss')
     parser.add_argument('--out', help='write the table (markdown) here')
     return parser.parse_args()
-
-
-class PeakMemory:
-    """Peak memory (MB) allocated inside the ``with`` block."""
-
-    def __init__(self, device):
-        self.device = torch.device(device)
-
-    @staticmethod
-    def _status(field):
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith(field):
-                    return int(line.split()[1]) / 1024
-        raise RuntimeError(field)
-
-    def __enter__(self):
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self.start = torch.cuda.memory_allocated(self.device) / 2**20
-        else:
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')  # reset VmHWM to the current RSS
-            self.start = self._status('VmRSS:')
-        return self
-
-    def __exit__(self, *exc):
-        if self.device.type == 'cuda':
-            torch.cuda.synchronize(self.device)
-            peak = torch.cuda.max_memory_allocated(self.device) / 2**20
-        else:
-            peak = self._status('VmHWM:')
-        self.mb = peak - self.start
 
 
 def build_heads(num_classes, device):

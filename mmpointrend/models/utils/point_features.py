@@ -86,13 +86,11 @@ class PointFeatures:
 
     def select(self, start: int, end: int) -> 'PointFeatures':
         """Regions ``start:end`` (the tables are shared)."""
-        if self.boxes is None:
-            raise ValueError('image regions cannot be selected')
-        return PointFeatures(self.maps, self.strides, self.boxes[start:end],
-                             self.tables, self.tag)
+        return self.take(slice(start, end))
 
-    def take(self, indices: Tensor) -> 'PointFeatures':
-        """Regions ``indices``, in that order (the tables are shared)."""
+    def take(self, indices) -> 'PointFeatures':
+        """Regions ``indices`` (a slice or an index tensor), in that order
+        (the tables are shared)."""
         if self.boxes is None:
             raise ValueError('image regions cannot be selected')
         return PointFeatures(self.maps, self.strides, self.boxes[indices],
